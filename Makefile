@@ -1,0 +1,73 @@
+# Homefire: `make up` runs it on this machine, `make test` runs the test suite.
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Django 6 needs Python 3.12 or newer: take the first one found.
+PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p; break; }; done)
+
+# llama-cpp-python compiles llama.cpp (minutes). Build it once per machine and set of
+# flags, keep the wheel outside the checkout, and reuse it in every later install.
+# GGML_NATIVE is off: -march=native also turns on AMX kernels, which crash in threads on
+# some virtual machines. AVX2 everywhere, AVX-512 where the CPU has it.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON \
+	-DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	$(shell grep -qw avx512bw /proc/cpuinfo 2>/dev/null && echo -DGGML_AVX512=ON)
+WHEEL_CACHE ?= $(HOME)/.cache/homefire/wheels/llama-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-10)
+
+.PHONY: up test lint format install install-test browser clean
+
+up: install
+	$(BIN)/python manage.py up
+
+test: install-test browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(VENV)/bin/python:
+	@test -n "$(PYTHON)" || { echo "Homefire needs Python 3.12 or newer (Django 6)." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(WHEEL_CACHE)/.built: | $(VENV)/bin/python
+	mkdir -p $(WHEEL_CACHE)
+	@echo "Building llama-cpp-python $(LLAMA_VERSION) once for this machine (several minutes)…"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --no-deps --no-cache-dir \
+		--wheel-dir $(WHEEL_CACHE) llama-cpp-python==$(LLAMA_VERSION)
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(WHEEL_CACHE)/.built | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --find-links $(WHEEL_CACHE) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --find-links $(WHEEL_CACHE) -e '.[test]'
+	touch $@
+
+# Browser tests drive Debian's Chromium (Playwright's own download is not reachable).
+browser:
+	@command -v chromium >/dev/null || test -x "$$HOMEFIRE_CHROMIUM" || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "Install Chromium (e.g. apt-get install chromium) for the browser tests." >&2; exit 1; fi; }
+
+clean:
+	rm -rf $(VENV) var/test-*
+
+print-wheel-cache:
+	@echo $(WHEEL_CACHE)

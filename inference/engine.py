@@ -1,0 +1,151 @@
+"""The one place Homefire talks to llama-cpp-python: load a GGUF, build prompts, stream tokens."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+# A model file without a chat template still gets a readable turn structure.
+FALLBACK_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] | capitalize }}: {{ m['content'] }}\n\n{% endfor %}"
+    "{% if add_generation_prompt %}Assistant:{% endif %}"
+)
+
+
+class PromptTooLong(ValueError):
+    """The newest message alone does not fit in the model's context."""
+
+
+@dataclass
+class Prompt:
+    tokens: list[int]
+    dropped_turns: int
+    max_tokens: int
+
+
+@dataclass
+class Sampling:
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_tokens: int = 512
+
+
+@dataclass
+class Figures:
+    """What one generation cost: filled in while tokens stream."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    ttft_ms: float | None = None
+    tokens_per_second: float | None = None
+    finish_reason: str = "stop"
+    _started: float = field(default_factory=time.perf_counter, repr=False)
+    _first_token_at: float | None = field(default=None, repr=False)
+
+    def mark_token(self) -> None:
+        now = time.perf_counter()
+        if self._first_token_at is None:
+            self._first_token_at = now
+            self.ttft_ms = (now - self._started) * 1000
+        self.completion_tokens += 1
+        if self.completion_tokens > 1:
+            self.tokens_per_second = (self.completion_tokens - 1) / (now - self._first_token_at)
+
+
+class TextModel(Protocol):
+    """What the generation loop needs from a model; tests use a fake with canned chunks."""
+
+    n_ctx: int
+
+    def build_prompt(self, messages: Sequence[dict], max_tokens: int) -> Prompt: ...
+
+    def stream(
+        self, prompt: Prompt, sampling: Sampling, figures: Figures, should_stop: Callable[[], bool]
+    ) -> Iterator[str]: ...
+
+
+class LlamaModel:
+    """A GGUF model held resident by llama-cpp-python for the life of the worker."""
+
+    def __init__(self, path: str, *, n_ctx: int, n_gpu_layers: int = 0, n_threads: int = 0):
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.llm = Llama(
+            model_path=path,
+            n_ctx=n_ctx,
+            n_gpu_layers=n_gpu_layers,
+            n_threads=n_threads or os.cpu_count() or 1,
+            n_batch=512,
+            verbose=False,
+        )
+        self.n_ctx = self.llm.n_ctx()
+        template = self.llm.metadata.get("tokenizer.chat_template") or FALLBACK_TEMPLATE
+        eos, bos = self.llm.token_eos(), self.llm.token_bos()
+        # Jinja2ChatFormatter renders in jinja2's immutable sandbox: a GGUF's template
+        # is data from a file, not code to trust.
+        self._formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=self.llm._model.token_get_text(eos) if eos != -1 else "",
+            bos_token=self.llm._model.token_get_text(bos) if bos != -1 else "",
+        )
+
+    def _tokens(self, messages: Sequence[dict]) -> list[int]:
+        text = self._formatter(messages=list(messages)).prompt
+        return self.llm.tokenize(text.encode(), add_bos=True, special=True)
+
+    def build_prompt(self, messages: Sequence[dict], max_tokens: int) -> Prompt:
+        """Render the history with the model's template, dropping the oldest turns to fit."""
+        system = [m for m in messages if m["role"] == "system"]
+        turns = [m for m in messages if m["role"] != "system"]
+        # Leave room for at least a short answer, or the whole answer when it fits.
+        reserve = min(max_tokens, max(self.n_ctx // 4, 16))
+        dropped = 0
+        while True:
+            tokens = self._tokens(system + turns)
+            if len(tokens) + reserve <= self.n_ctx:
+                break
+            if len(turns) <= 1:
+                raise PromptTooLong(
+                    f"This message is {len(tokens)} tokens long; the model's context holds "
+                    f"{self.n_ctx}, answer included. Shorten it or pick a model with a "
+                    "larger context."
+                )
+            turns = turns[1:]
+            dropped += 1
+        return Prompt(tokens, dropped, max(1, min(max_tokens, self.n_ctx - len(tokens))))
+
+    def stream(
+        self, prompt: Prompt, sampling: Sampling, figures: Figures, should_stop: Callable[[], bool]
+    ) -> Iterator[str]:
+        """Yield the answer's text as it is decoded; stop between tokens when asked."""
+        from llama_cpp import llama_vocab_is_eog
+
+        figures.prompt_tokens = len(prompt.tokens)
+        vocab = self.llm._model.vocab
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        limit = min(sampling.max_tokens, prompt.max_tokens)
+        figures.finish_reason = "length"
+        generated: list[int] = []
+        for token in self.llm.generate(
+            prompt.tokens, temp=sampling.temperature, top_p=sampling.top_p, reset=True
+        ):
+            if llama_vocab_is_eog(vocab, token):
+                figures.finish_reason = "stop"
+                break
+            figures.mark_token()
+            piece = self.llm.detokenize([token], prev_tokens=prompt.tokens + generated)
+            generated.append(token)
+            if text := decoder.decode(piece):
+                yield text
+            if should_stop():
+                figures.finish_reason = "stopped"
+                break
+            if len(generated) >= limit:
+                break
+        if tail := decoder.decode(b"", final=True):
+            yield tail

@@ -1,0 +1,19 @@
+"""Celery tasks run by a worker that holds a model."""
+
+from django.db import close_old_connections
+
+from inference import generation, resident
+from inference.celery_app import app
+
+
+@app.task(name="inference.tasks.generate_reply")
+def generate_reply(message_id: int) -> str | None:
+    worker = resident.current()
+    worker.state, worker.current_message = "busy", message_id
+    worker.beat()
+    try:
+        return generation.generate_reply(message_id, model=worker.model, worker_name=worker.name)
+    finally:
+        worker.state, worker.current_message = "ready", None
+        worker.beat()
+        close_old_connections()

@@ -1,0 +1,112 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.http import Http404
+
+from webui.chat import dispatch, selectors, services
+from webui.chat.models import Conversation, Message
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch):
+    """Record what would go to Celery (these are unit tests of the web side only)."""
+    sent = []
+
+    def record(*, message_id, queue):
+        # The answer must already be committed when the task is sent.
+        assert Message.objects.get(pk=message_id).status == Message.Status.QUEUED
+        sent.append((message_id, queue))
+
+    monkeypatch.setattr(dispatch, "enqueue_generation", record)
+    return sent
+
+
+@pytest.fixture
+def alice(db):
+    return get_user_model().objects.create_user("alice", password="pw-alice-123")
+
+
+@pytest.fixture
+def bob(db):
+    return get_user_model().objects.create_user("bob", password="pw-bob-123")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_start_stores_question_and_queued_answer_before_sending(alice, bundled_model, sent_tasks):
+    conversation = services.conversation_start(owner=alice, content="What is 2+2?")
+    roles = list(conversation.messages.values_list("role", "status"))
+    assert roles == [("user", "done"), ("assistant", "queued")]
+    answer = conversation.messages.get(role="assistant")
+    assert sent_tasks == [(answer.pk, "model.smollm2")]
+    assert conversation.title == "What is 2+2?"
+    assert conversation.model == bundled_model
+
+
+def test_title_is_first_line_shortened(alice, bundled_model, sent_tasks):
+    conversation = services.conversation_start(owner=alice, content="word " * 40)
+    assert len(conversation.title) <= services.TITLE_LENGTH
+    assert conversation.title.endswith("…")
+
+
+@pytest.mark.parametrize("content", ["", "   \n "])
+def test_empty_message_is_rejected(alice, bundled_model, sent_tasks, content):
+    with pytest.raises(services.MessageRejected, match="Type a message first"):
+        services.conversation_start(owner=alice, content=content)
+    assert not Conversation.objects.exists()
+
+
+def test_too_long_message_is_rejected_with_the_limit(alice, bundled_model, sent_tasks, settings):
+    settings.HOMEFIRE = {**settings.HOMEFIRE, "MAX_MESSAGE_CHARS": 10}
+    with pytest.raises(services.MessageRejected, match="the limit is 10"):
+        services.conversation_start(owner=alice, content="x" * 11)
+    assert sent_tasks == []
+
+
+def test_no_enabled_model_is_a_clear_error(alice, bundled_model, sent_tasks):
+    bundled_model.enabled = False
+    bundled_model.save()
+    with pytest.raises(services.MessageRejected, match="No model is available"):
+        services.conversation_start(owner=alice, content="hi")
+
+
+def test_selectors_hide_other_users_objects(alice, bob, bundled_model, sent_tasks):
+    conversation = services.conversation_start(owner=alice, content="secret")
+    answer = conversation.messages.get(role="assistant")
+    assert list(selectors.conversation_list(user=bob)) == []
+    with pytest.raises(Http404):
+        selectors.conversation_get(user=bob, id=conversation.pk)
+    with pytest.raises(Http404):
+        selectors.message_get(user=bob, id=answer.pk)
+    assert selectors.conversation_get(user=alice, id=conversation.pk) == conversation
+
+
+def test_stopping_a_queued_answer_takes_it_out_of_the_queue(alice, bundled_model, sent_tasks):
+    conversation = services.conversation_start(owner=alice, content="hi")
+    answer = conversation.messages.get(role="assistant")
+    services.message_stop(message=answer)
+    answer.refresh_from_db()
+    assert answer.status == Message.Status.STOPPED
+    assert services.generation_claim(message_id=answer.pk, worker="w") is None
+
+
+def test_an_answer_is_claimed_once(alice, bundled_model, sent_tasks):
+    conversation = services.conversation_start(owner=alice, content="hi")
+    answer = conversation.messages.get(role="assistant")
+    assert services.generation_claim(message_id=answer.pk, worker="w1") is not None
+    assert services.generation_claim(message_id=answer.pk, worker="w2") is None
+    answer.refresh_from_db()
+    assert (answer.status, answer.worker) == ("streaming", "w1")
+
+
+def test_orphaned_answer_is_failed_with_a_reason(alice, bundled_model, sent_tasks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    conversation = services.conversation_start(owner=alice, content="hi")
+    answer = conversation.messages.get(role="assistant")
+    services.generation_claim(message_id=answer.pk, worker="gone@nowhere:1")
+    Message.objects.filter(pk=answer.pk).update(started_at=timezone.now() - timedelta(minutes=5))
+    assert services.reap_orphans() == [answer.pk]
+    answer.refresh_from_db()
+    assert answer.status == Message.Status.FAILED
+    assert "worker stopped" in answer.error

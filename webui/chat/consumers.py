@@ -1,0 +1,183 @@
+"""The WebSocket behind an open conversation: sends, stops, and the live answer."""
+
+import asyncio
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.utils.html import escape
+
+from webui.chat import events, selectors, services
+from webui.chat.models import Message
+from webui.chat.presentation import message_html, view_of
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME_CHARS = 200_000
+WATCH_SECONDS = 3.0
+
+
+class ConversationConsumer(AsyncWebsocketConsumer):
+    """One browser tab's view of one conversation.
+
+    `sent` remembers, per active answer, how many bytes of it this tab already has, so
+    that catching up from the buffer and following live deltas never repeat or skip.
+    """
+
+    async def connect(self):
+        self.user = self.scope["user"]
+        if not self.user.is_authenticated:
+            await self.close(code=4401)
+            return
+        try:
+            self.conversation = await database_sync_to_async(selectors.conversation_get)(
+                user=self.user, id=int(self.scope["url_route"]["kwargs"]["conversation_id"])
+            )
+        except Http404:
+            await self.close(code=4404)
+            return
+        self.sent: dict[int, int] = {}
+        self.shown: dict[int, tuple] = {}
+        self.groups_joined = [
+            events.conversation_group(self.conversation.pk),
+            events.user_group(self.user.pk),
+        ]
+        # Join before reading the state: whatever streams meanwhile arrives as a delta.
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.sync_active()
+        self.watch = asyncio.create_task(self.watch_active())
+
+    async def disconnect(self, code):
+        if watch := getattr(self, "watch", None):
+            watch.cancel()
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if not text_data or len(text_data) > MAX_FRAME_CHARS:
+            await self.send_error("That message is too large to send.")
+            return
+        try:
+            data = json.loads(text_data)
+        except json.JSONDecodeError:
+            await self.send_error("The browser sent something that is not JSON.")
+            return
+        action = data.get("action", "send")
+        if action == "send":
+            await self.send_message(str(data.get("content", "")))
+        elif action == "stop":
+            await self.stop_message(data.get("message_id"))
+        else:
+            await self.send_error("Unknown action.")
+
+    async def send_message(self, content: str):
+        try:
+            question, answer = await database_sync_to_async(services.message_send)(
+                conversation=self.conversation, content=content
+            )
+        except services.MessageRejected as exc:
+            await self.send_error(str(exc))
+            return
+        html = await database_sync_to_async(self._appended_html)(question, answer)
+        await self.send(text_data=html)
+
+    def _appended_html(self, question: Message, answer: Message) -> str:
+        self.sent[answer.pk] = 0
+        items = "".join(message_html(view_of(m)) for m in (question, answer))
+        composer = render_to_string("chat/_composer_input.html", {"oob": True})
+        return f'<div id="messages" hx-swap-oob="beforeend">{items}</div>{composer}'
+
+    async def stop_message(self, message_id):
+        try:
+            message = await database_sync_to_async(selectors.message_get)(
+                user=self.user, id=int(message_id)
+            )
+        except (Http404, TypeError, ValueError):
+            await self.send_error("That message is not yours to stop.")
+            return
+        await database_sync_to_async(services.message_stop)(message=message)
+
+    async def send_error(self, text: str):
+        await self.send(text_data=f'<div id="composer-error" role="alert">{escape(text)}</div>')
+
+    # Events from the channel layer.
+
+    async def message_delta(self, event):
+        message_id, offset, text = event["message_id"], event["offset"], event["text"]
+        have = self.sent.get(message_id)
+        if have is None or offset > have:
+            # This tab missed the start (or a chunk): redraw the message from its buffer.
+            await self.refresh(message_id)
+            return
+        chunk = text.encode()[have - offset :]
+        if chunk:
+            self.sent[message_id] = offset + len(text.encode())
+            await self.send(
+                text_data=f'<span id="message-{message_id}-text" hx-swap-oob="beforeend">'
+                f"{escape(chunk.decode(errors='replace'))}</span>"
+            )
+
+    async def message_changed(self, event):
+        await self.refresh(event["message_id"])
+
+    async def session_closed(self, event):
+        await self.close(code=4401)
+
+    # Helpers.
+
+    async def refresh(self, message_id: int):
+        html = await database_sync_to_async(self._refreshed_html)(message_id)
+        if html:
+            await self.send(text_data=html)
+
+    def _refreshed_html(self, message_id: int) -> str | None:
+        message = (
+            Message.objects.select_related("model")
+            .filter(pk=message_id, conversation=self.conversation)
+            .first()
+        )
+        if message is None:
+            return None
+        view = view_of(message)
+        if message.is_active:
+            self.sent[message_id] = view.streamed_bytes
+        else:
+            self.sent.pop(message_id, None)
+        self.shown[message_id] = (message.status, view.waiting_for_worker)
+        return message_html(view, oob=True)
+
+    async def sync_active(self):
+        ids = await database_sync_to_async(self._active_ids)()
+        for message_id in ids:
+            await self.refresh(message_id)
+
+    def _active_ids(self) -> list[int]:
+        return list(
+            selectors.active_messages(conversation_id=self.conversation.pk).values_list(
+                "id", flat=True
+            )
+        )
+
+    async def watch_active(self):
+        """While answers are pending: fail orphans, and say whether a worker is there."""
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                await database_sync_to_async(services.reap_orphans)()
+                for message_id in await database_sync_to_async(self._stale_ids)():
+                    await self.refresh(message_id)
+            except Exception:
+                log.exception("watching conversation %s failed", self.conversation.pk)
+
+    def _stale_ids(self) -> list[int]:
+        stale = []
+        for message in selectors.active_messages(conversation_id=self.conversation.pk):
+            view = view_of(message)
+            if self.shown.get(message.pk) != (message.status, view.waiting_for_worker):
+                stale.append(message.pk)
+        return stale

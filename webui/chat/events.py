@@ -1,0 +1,39 @@
+"""The events that travel through the channel layer to every open view of a conversation.
+
+Each is a JSON-safe dict routed by its `type` to the consumer method of the same name
+(`message.delta` -> `message_delta`).
+"""
+
+from typing import TypedDict
+
+
+class MessageDelta(TypedDict):
+    type: str
+    message_id: int
+    offset: int
+    text: str
+
+
+class MessageChanged(TypedDict):
+    type: str
+    message_id: int
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation.{conversation_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def message_delta(message_id: int, offset: int, text: str) -> MessageDelta:
+    return {"type": "message.delta", "message_id": message_id, "offset": offset, "text": text}
+
+
+def message_changed(message_id: int) -> MessageChanged:
+    return {"type": "message.changed", "message_id": message_id}
+
+
+def session_closed() -> dict:
+    return {"type": "session.closed"}

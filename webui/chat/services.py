@@ -1,0 +1,140 @@
+"""Writes: starting conversations, sending, stopping and finishing messages."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from webui.chat import broadcast, dispatch, streambuffer
+from webui.chat.models import Conversation, Message
+from webui.registry.models import LLMModel
+from webui.registry.presence import is_alive
+
+log = logging.getLogger(__name__)
+
+TITLE_LENGTH = 60
+
+
+class MessageRejected(ValueError):
+    """The message cannot be sent; the text says why, in words for the user."""
+
+
+def _title_from(content: str) -> str:
+    line = " ".join(content.split())
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+def _clean_content(content: str) -> str:
+    content = (content or "").strip()
+    if not content:
+        raise MessageRejected("Type a message first.")
+    limit = settings.HOMEFIRE["MAX_MESSAGE_CHARS"]
+    if len(content) > limit:
+        raise MessageRejected(
+            f"This message is {len(content):,} characters long; the limit is {limit:,}."
+        )
+    return content
+
+
+def _usable_model(model: LLMModel | None) -> LLMModel:
+    if model is None or not model.enabled:
+        model = LLMModel.objects.filter(enabled=True).order_by("-is_default", "name").first()
+    if model is None:
+        raise MessageRejected("No model is available. Ask an admin to enable one.")
+    return model
+
+
+@transaction.atomic
+def conversation_start(*, owner, content: str, model: LLMModel | None = None) -> Conversation:
+    """Create a conversation titled after its first message, and send that message."""
+    content = _clean_content(content)
+    conversation = Conversation.objects.create(
+        owner=owner, title=_title_from(content), model=_usable_model(model)
+    )
+    message_send(conversation=conversation, content=content)
+    return conversation
+
+
+@transaction.atomic
+def message_send(*, conversation: Conversation, content: str) -> tuple[Message, Message]:
+    """Store the user's message and a queued answer, then queue the answer's generation."""
+    content = _clean_content(content)
+    model = _usable_model(conversation.model)
+    if conversation.model_id != model.pk:
+        conversation.model = model
+    conversation.save(update_fields=["model", "updated_at"])
+    question = Message.objects.create(
+        conversation=conversation, role=Message.Role.USER, content=content
+    )
+    answer = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.QUEUED,
+        model=model,
+    )
+    transaction.on_commit(
+        lambda: dispatch.enqueue_generation(message_id=answer.pk, queue=model.queue_name)
+    )
+    return question, answer
+
+
+def message_stop(*, message: Message) -> None:
+    """Stop an answer: drop it from the queue, or ask its worker to end it now."""
+    stopped = Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(
+        status=Message.Status.STOPPED, finished_at=timezone.now()
+    )
+    if stopped:
+        broadcast.message_changed(message)
+    elif message.status == Message.Status.STREAMING:
+        streambuffer.request_stop(message.pk)
+
+
+def generation_claim(*, message_id: int, worker: str) -> Message | None:
+    """Take a queued answer for this worker; None if it is gone, stopped or taken already."""
+    claimed = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(
+        status=Message.Status.STREAMING, worker=worker, started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    message = Message.objects.select_related("conversation", "model").get(pk=message_id)
+    broadcast.message_changed(message)
+    return message
+
+
+def generation_progress(*, message_id: int, content: str) -> None:
+    """Save what has streamed so far, so a reload shows it even without Redis."""
+    Message.objects.filter(pk=message_id, status=Message.Status.STREAMING).update(content=content)
+
+
+def generation_finish(*, message: Message, content: str, status: str, error: str = "", **figures):
+    """Store the finished answer with its status and figures, and tell every view."""
+    Message.objects.filter(pk=message.pk).update(
+        content=content, status=status, error=error, finished_at=timezone.now(), **figures
+    )
+    Conversation.objects.filter(pk=message.conversation_id).update(updated_at=timezone.now())
+    broadcast.message_changed(message)
+
+
+def reap_orphans() -> list[int]:
+    """End as failed every answer whose worker stopped sending heartbeats."""
+    timeout = settings.HOMEFIRE["WORKER_HEARTBEAT_TIMEOUT"]
+    cutoff = timezone.now() - timedelta(seconds=timeout)
+    suspects = Message.objects.filter(status=Message.Status.STREAMING, started_at__lt=cutoff)
+    reaped = []
+    for message in suspects.only("id", "conversation_id", "worker", "content"):
+        if is_alive(message.worker):
+            continue
+        partial = streambuffer.read(message.pk).decode(errors="replace") or message.content
+        updated = Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
+            status=Message.Status.FAILED,
+            content=partial,
+            error="The worker stopped while writing this answer. Send the message again.",
+            finished_at=timezone.now(),
+        )
+        if updated:
+            log.warning("answer %s failed: worker %s went away", message.pk, message.worker)
+            broadcast.message_changed(message)
+            reaped.append(message.pk)
+    return reaped

