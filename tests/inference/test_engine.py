@@ -1,0 +1,63 @@
+"""The real SmolLM2 model through llama-cpp-python."""
+
+import pytest
+
+from inference.engine import Figures, LlamaModel, PromptTooLong, Sampling
+from webui.registry.bundled import bundled_model_path
+
+
+@pytest.fixture(scope="module")
+def model():
+    return LlamaModel(bundled_model_path(), n_ctx=512)
+
+
+def test_prompt_uses_the_models_chat_template(model):
+    prompt = model.build_prompt([{"role": "user", "content": "Hello there"}], 64)
+    text = model.llm.detokenize(prompt.tokens, special=True).decode()
+    assert "<|im_start|>user\nHello there<|im_end|>" in text
+    assert text.rstrip().endswith("<|im_start|>assistant")
+    assert prompt.dropped_turns == 0
+
+
+def test_oldest_turns_are_dropped_to_fit_the_context(model):
+    history = []
+    for index in range(20):
+        history += [
+            {"role": "user", "content": f"question {index} " + "word " * 20},
+            {"role": "assistant", "content": f"answer {index} " + "word " * 20},
+        ]
+    history.append({"role": "user", "content": "the latest question"})
+    prompt = model.build_prompt(history, 64)
+    assert prompt.dropped_turns > 0
+    assert len(prompt.tokens) + prompt.max_tokens <= model.n_ctx
+    text = model.llm.detokenize(prompt.tokens, special=True).decode()
+    assert "the latest question" in text and "question 0 " not in text
+
+
+def test_a_message_larger_than_the_context_is_refused(model):
+    with pytest.raises(PromptTooLong, match="context holds 512"):
+        model.build_prompt([{"role": "user", "content": "word " * 1000}], 64)
+
+
+def test_greedy_stream_is_deterministic_and_counted(model):
+    prompt = model.build_prompt([{"role": "user", "content": "Write a haiku about the sea."}], 24)
+    runs = []
+    for _ in range(2):
+        figures = Figures()
+        runs.append("".join(model.stream(prompt, Sampling(0.0, 1.0, 24), figures, lambda: False)))
+    assert runs[0] == runs[1] and runs[0].strip()
+    assert figures.completion_tokens <= 24 and figures.prompt_tokens == len(prompt.tokens)
+    assert figures.ttft_ms > 0
+
+
+def test_stop_ends_within_a_token(model):
+    prompt = model.build_prompt([{"role": "user", "content": "Count from one to fifty."}], 200)
+    figures = Figures()
+    chunks = list(
+        model.stream(
+            prompt, Sampling(0.0, 1.0, 200), figures, lambda: figures.completion_tokens >= 3
+        )
+    )
+    assert figures.completion_tokens == 3
+    assert figures.finish_reason == "stopped"
+    assert len(chunks) <= 3

@@ -1,0 +1,76 @@
+"""The generation loop around a model: claiming, streaming, stopping, failing."""
+
+import pytest
+
+from inference.generation import generate_reply, history_for
+from tests.inference.fakes import CannedModel
+from tests.streams import make_user
+from webui.chat import streambuffer
+from webui.chat.models import Conversation, Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def answer(bundled_model):
+    conversation = Conversation.objects.create(
+        owner=make_user("alice"), title="t", model=bundled_model
+    )
+    Message.objects.create(conversation=conversation, role="user", content="first question")
+    Message.objects.create(conversation=conversation, role="assistant", content="first answer")
+    Message.objects.create(conversation=conversation, role="assistant", status="failed")
+    Message.objects.create(conversation=conversation, role="user", content="second question")
+    return Message.objects.create(
+        conversation=conversation, role="assistant", status="queued", model=bundled_model
+    )
+
+
+def test_history_holds_earlier_turns_in_order_without_failed_answers(answer):
+    assert history_for(answer) == [
+        {"role": "user", "content": "first question"},
+        {"role": "assistant", "content": "first answer"},
+        {"role": "user", "content": "second question"},
+    ]
+
+
+def test_answer_is_stored_with_its_figures(answer):
+    model = CannedModel(["Par", "is", "."])
+    assert generate_reply(answer.pk, model=model, worker_name="w") == "done"
+    answer.refresh_from_db()
+    assert (answer.status, answer.content, answer.worker) == ("done", "Paris.", "w")
+    assert answer.completion_tokens == 3 and answer.prompt_tokens == 3
+    assert answer.ttft_ms is not None and answer.finished_at is not None
+    assert streambuffer.read(answer.pk) == b"Paris."
+
+
+def test_an_answer_is_generated_once(answer):
+    generate_reply(answer.pk, model=CannedModel(["a"]), worker_name="w1")
+    second = CannedModel(["b"])
+    assert generate_reply(answer.pk, model=second, worker_name="w2") is None
+    assert second.prompts == []
+
+
+def test_stop_keeps_the_partial_answer(answer):
+    streambuffer.request_stop(answer.pk)
+    assert generate_reply(answer.pk, model=CannedModel(["one", "two"]), worker_name="w") == (
+        "stopped"
+    )
+    answer.refresh_from_db()
+    assert (answer.status, answer.content) == ("stopped", "one")
+
+
+def test_model_failure_ends_failed_with_a_reason_and_keeps_the_text(answer):
+    model = CannedModel(["partial ", "text"], fail_after=1)
+    assert generate_reply(answer.pk, model=model, worker_name="w") == "failed"
+    answer.refresh_from_db()
+    assert answer.status == "failed"
+    assert answer.content == "partial "
+    assert "model failed while answering" in answer.error
+
+
+def test_prompt_too_long_is_said_plainly(answer):
+    assert generate_reply(answer.pk, model=CannedModel([], too_long=True), worker_name="w") == (
+        "failed"
+    )
+    answer.refresh_from_db()
+    assert "context holds 2048" in answer.error
