@@ -94,6 +94,10 @@ class LlamaModel:
             bos_token=self.llm._model.token_get_text(bos) if bos != -1 else "",
         )
 
+    def close(self) -> None:
+        """Free the model's memory now, not during interpreter shutdown."""
+        self.llm.close()
+
     def _tokens(self, messages: Sequence[dict]) -> list[int]:
         text = self._formatter(messages=list(messages)).prompt
         return self.llm.tokenize(text.encode(), add_bos=True, special=True)

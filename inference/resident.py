@@ -41,9 +41,13 @@ class Resident:
     def start_heartbeat(self) -> None:
         threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True).start()
 
-    def stop_heartbeat(self) -> None:
+    def shutdown(self) -> None:
+        """Stop announcing this worker and free its model."""
         self._stop.set()
         presence.forget(self.name)
+        if self.model is not None and hasattr(self.model, "close"):
+            self.model.close()
+            self.model = None
 
     def _heartbeat_loop(self) -> None:
         # Imported here: services pull in the channel layer, which the worker sets up late.

@@ -43,7 +43,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.shown: dict[int, tuple] = {}
         self.groups_joined = [
             events.conversation_group(self.conversation.pk),
-            events.user_group(self.user.pk),
+            events.session_group(self.scope["session"].session_key),
         ]
         # Join before reading the state: whatever streams meanwhile arrives as a delta.
         for group in self.groups_joined:

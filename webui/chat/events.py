@@ -23,8 +23,8 @@ def conversation_group(conversation_id: int) -> str:
     return f"conversation.{conversation_id}"
 
 
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
+def session_group(session_key: str) -> str:
+    return f"session.{session_key}"
 
 
 def message_delta(message_id: int, offset: int, text: str) -> MessageDelta:

@@ -41,4 +41,4 @@ class Command(BaseCommand):
                 ]
             )
         finally:
-            worker.stop_heartbeat()
+            worker.shutdown()

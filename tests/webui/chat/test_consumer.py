@@ -134,3 +134,16 @@ async def test_queued_answer_says_it_waits_for_a_worker(alice_and_bob):
     await comm.disconnect()
     # The user's words are stored even though nobody can answer yet.
     assert await Message.objects.filter(content="anyone there?").aexists()
+
+
+async def test_logging_out_closes_the_sessions_socket(alice_and_bob):
+    from django.test import AsyncClient
+
+    alice, _, conversation = alice_and_bob
+    client = AsyncClient()
+    await client.aforce_login(alice)
+    cookie = client.cookies["sessionid"].value
+    comm = communicator(f"/ws/conversations/{conversation.pk}/", cookie=cookie)
+    assert (await comm.connect())[0]
+    await client.post("/accounts/logout/")
+    assert (await comm.receive_output(timeout=5))["type"] == "websocket.close"
