@@ -59,8 +59,10 @@ def _start_private_redis() -> str:
 _redis_base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 if not _redis_answers(_redis_base):
     _redis_base = _start_private_redis()
-# Database 15 of that Redis: never the one a running Homefire uses.
-os.environ["REDIS_URL"] = _redis_base.rsplit("/", 1)[0] + "/15"
+# Database 15 of that Redis (HOMEFIRE_TEST_REDIS_DB): never the one a running Homefire uses.
+os.environ["REDIS_URL"] = (
+    _redis_base.rsplit("/", 1)[0] + "/" + os.environ.get("HOMEFIRE_TEST_REDIS_DB", "15")
+)
 os.environ["HOMEFIRE_VAR_DIR"] = str(RUN_DIR)
 os.environ["HOMEFIRE_TEST_DB"] = str(RUN_DIR / "test.sqlite3")
 os.environ.setdefault("HOMEFIRE_WORKER_TIMEOUT", "4")
