@@ -32,6 +32,8 @@ class Sampling:
     temperature: float = 0.7
     top_p: float = 0.95
     max_tokens: int = 512
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
 
 
 @dataclass
@@ -62,6 +64,8 @@ class TextModel(Protocol):
     n_ctx: int
 
     def build_prompt(self, messages: Sequence[dict], max_tokens: int) -> Prompt: ...
+
+    def build_raw_prompt(self, text: str, max_tokens: int) -> Prompt: ...
 
     def stream(
         self, prompt: Prompt, sampling: Sampling, figures: Figures, should_stop: Callable[[], bool]
@@ -123,11 +127,26 @@ class LlamaModel:
             dropped += 1
         return Prompt(tokens, dropped, max(1, min(max_tokens, self.n_ctx - len(tokens))))
 
+    def build_raw_prompt(self, text: str, max_tokens: int) -> Prompt:
+        """Tokenize a plain prompt as it is, with no chat template."""
+        tokens = self.llm.tokenize(text.encode(), add_bos=True, special=False)
+        if len(tokens) >= self.n_ctx:
+            raise PromptTooLong(
+                f"This prompt is {len(tokens)} tokens long; the model's context holds {self.n_ctx}."
+            )
+        return Prompt(tokens, 0, max(1, min(max_tokens, self.n_ctx - len(tokens))))
+
     def stream(
         self, prompt: Prompt, sampling: Sampling, figures: Figures, should_stop: Callable[[], bool]
     ) -> Iterator[str]:
         """Yield the answer's text as it is decoded; stop between tokens when asked."""
         from llama_cpp import llama_vocab_is_eog
+
+        from inference.stopping import StopScanner
+
+        if sampling.seed is not None:
+            self.llm.set_seed(sampling.seed)
+        scanner = StopScanner(sampling.stop)
 
         figures.prompt_tokens = len(prompt.tokens)
         vocab = self.llm._model.vocab
@@ -144,12 +163,16 @@ class LlamaModel:
             figures.mark_token()
             piece = self.llm.detokenize([token], prev_tokens=prompt.tokens + generated)
             generated.append(token)
-            if text := decoder.decode(piece):
+            text, hit = scanner.feed(decoder.decode(piece))
+            if text:
                 yield text
+            if hit:
+                figures.finish_reason = "stop"
+                return
             if should_stop():
                 figures.finish_reason = "stopped"
                 break
             if len(generated) >= limit:
                 break
-        if tail := decoder.decode(b"", final=True):
+        if tail := scanner.flush() + decoder.decode(b"", final=True):
             yield tail

@@ -62,6 +62,19 @@ def history_for(message: Message) -> list[dict]:
     return [{"role": m["role"], "content": m["content"]} for m in earlier if m["content"]]
 
 
+def sampling_for(message: Message) -> Sampling:
+    """The answer's own settings (already validated), within its model's longest answer."""
+    limit = message.model.max_tokens if message.model else Sampling.max_tokens
+    chosen = message.sampling or {}
+    return Sampling(
+        temperature=chosen.get("temperature", Sampling.temperature),
+        top_p=chosen.get("top_p", Sampling.top_p),
+        max_tokens=min(chosen.get("max_tokens", limit), limit),
+        stop=list(chosen.get("stop", [])),
+        seed=chosen.get("seed"),
+    )
+
+
 def generate_reply(message_id: int, *, model: TextModel, worker_name: str) -> str | None:
     """Generate one queued answer; return its final status, or None if it was not ours."""
     message = services.generation_claim(message_id=message_id, worker=worker_name)
@@ -69,9 +82,14 @@ def generate_reply(message_id: int, *, model: TextModel, worker_name: str) -> st
         return None
     streamer = _Streamer(message)
     figures = Figures()
-    sampling = Sampling(max_tokens=message.model.max_tokens if message.model else 512)
+    sampling = sampling_for(message)
     try:
-        prompt = model.build_prompt(history_for(message), sampling.max_tokens)
+        if message.sampling.get("raw"):
+            prompt = model.build_raw_prompt(
+                history_for(message)[-1]["content"], sampling.max_tokens
+            )
+        else:
+            prompt = model.build_prompt(history_for(message), sampling.max_tokens)
         for chunk in model.stream(
             prompt, sampling, figures, should_stop=lambda: streambuffer.stop_requested(message_id)
         ):
@@ -99,5 +117,6 @@ def _finish(message, streamer, figures, status, error="", truncated=0) -> str:
         ttft_ms=figures.ttft_ms,
         tokens_per_second=figures.tokens_per_second,
         truncated_turns=truncated,
+        finish_reason=figures.finish_reason if status != Message.Status.FAILED else "",
     )
     return status

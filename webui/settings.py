@@ -5,6 +5,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HOMEFIRE_VAR_DIR", BASE_DIR / "var"))
@@ -50,11 +51,13 @@ INSTALLED_APPS = [
     "webui.accounts",
     "webui.registry",
     "webui.chat",
+    "webui.api",
     "inference",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -150,6 +153,8 @@ HOMEFIRE = {
     "WORKER_HEARTBEAT_INTERVAL": float(os.environ.get("HOMEFIRE_WORKER_HEARTBEAT", "3")),
     "MAX_MESSAGE_CHARS": int(os.environ.get("HOMEFIRE_MAX_MESSAGE_CHARS", "32000")),
     "DEFAULT_MAX_TOKENS": int(os.environ.get("HOMEFIRE_MAX_TOKENS", "512")),
+    # API requests one user may have queued or streaming at once; more get a 429.
+    "API_MAX_ACTIVE": int(os.environ.get("HOMEFIRE_API_MAX_ACTIVE", "4")),
 }
 
 LOGGING = {
@@ -176,3 +181,34 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_DEFAULT_QUEUE = "homefire"
+
+# Everything from this origin, nothing inline, no frames. 'self' covers the WebSocket to
+# the same host (ws: or wss:) in browsers that follow CSP Level 3 (Chrome 71+, Firefox,
+# Safari 16+).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+
+# Served over HTTPS by a reverse proxy that terminates TLS (docker/caddy, docker/nginx)
+# and sets X-Forwarded-Proto; the app itself must then be reachable only through it.
+if _env_bool("HOMEFIRE_HTTPS"):
+    SECURE_SSL_REDIRECT = True
+    # Container and load-balancer checks speak plain HTTP to the app directly.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading commits the whole domain to HTTPS in browsers for months, beyond this
+    # server: a decision for whoever owns the domain, so not made here (hence W021).
+    SECURE_HSTS_PRELOAD = False
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]

@@ -20,6 +20,10 @@ class CannedModel:
         self.prompts.append(list(messages))
         return Prompt(tokens=[1, 2, 3], dropped_turns=0, max_tokens=max_tokens)
 
+    def build_raw_prompt(self, text, max_tokens):
+        self.prompts.append([{"role": "user", "content": text}])
+        return Prompt(tokens=[1, 2, 3], dropped_turns=0, max_tokens=max_tokens)
+
     def stream(self, prompt, sampling, figures, should_stop):
         figures.prompt_tokens = len(prompt.tokens)
         figures.finish_reason = "stop"

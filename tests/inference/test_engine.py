@@ -61,3 +61,18 @@ def test_stop_ends_within_a_token(model):
     assert figures.completion_tokens == 3
     assert figures.finish_reason == "stopped"
     assert len(chunks) <= 3
+
+
+def test_stop_sequence_ends_the_answer_without_showing_it(model):
+    prompt = model.build_prompt([{"role": "user", "content": "Write a haiku about the sea."}], 40)
+    figures = Figures()
+    full = "".join(model.stream(prompt, Sampling(0.0, 1.0, 40), figures, lambda: False))
+    word = full.split()[2]
+    cut = "".join(model.stream(prompt, Sampling(0.0, 1.0, 40, stop=[word]), Figures(), bool))
+    assert cut == full[: full.index(word)]
+
+
+def test_raw_prompt_has_no_chat_template(model):
+    prompt = model.build_raw_prompt("The sea is", 16)
+    text = model.llm.detokenize(prompt.tokens, special=True).decode()
+    assert "<|im_start|>" not in text and text.endswith("The sea is")

@@ -22,8 +22,6 @@ ALLOWED_ATTRIBUTES = {
     "code": {"class"},
     "span": {"class"},
     "ol": {"start"},
-    "th": {"style"},
-    "td": {"style"},
 }
 
 
@@ -54,6 +52,5 @@ def render(text: str) -> SafeString:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
-        filter_style_properties={"text-align"},
     )
     return mark_safe(clean)  # noqa: S308 - nh3 has just removed everything unsafe

@@ -9,7 +9,18 @@ class Conversation(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
     )
+
+    class Source(models.TextChoices):
+        CHAT = "chat"
+        API = "api"
+
     title = models.CharField(max_length=200, default="New conversation")
+    source = models.CharField(
+        max_length=8,
+        choices=Source.choices,
+        default=Source.CHAT,
+        help_text="API requests keep their messages here, out of the user's chat history.",
+    )
     model = models.ForeignKey(
         "registry.LLMModel", on_delete=models.SET_NULL, null=True, related_name="conversations"
     )
@@ -53,6 +64,12 @@ class Message(models.Model):
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     ttft_ms = models.FloatField("time to first token (ms)", null=True, blank=True)
     tokens_per_second = models.FloatField(null=True, blank=True)
+    finish_reason = models.CharField(
+        max_length=16, blank=True, help_text="stop, length or stopped, as the model ended."
+    )
+    sampling = models.JSONField(
+        default=dict, blank=True, help_text="Validated sampling settings for this answer."
+    )
     truncated_turns = models.PositiveIntegerField(
         default=0, help_text="Oldest messages left out of the prompt to fit the context."
     )

@@ -7,7 +7,9 @@ from webui.chat.models import Conversation, Message
 
 
 def conversation_list(*, user) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(owner=user).only("id", "title", "updated_at")
+    return Conversation.objects.filter(owner=user, source=Conversation.Source.CHAT).only(
+        "id", "title", "updated_at"
+    )
 
 
 def conversation_get(*, user, id: int) -> Conversation:

@@ -25,7 +25,7 @@ def stop_key(message_id: int) -> str:
 
 @cache
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3)
 
 
 def async_client() -> redis.asyncio.Redis:

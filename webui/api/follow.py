@@ -1,0 +1,54 @@
+"""Follow one answer as it streams, from a coroutine (an HTTP view), in order and gap-free."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from channels.layers import get_channel_layer
+
+from webui.chat import events, streambuffer
+from webui.chat.models import Message
+
+# Without events for this long, look at the database: a missed "finished" still ends.
+POLL_SECONDS = 2.0
+
+
+class Subscription:
+    """Listens to a conversation's events; open it before the answer is queued."""
+
+    def __init__(self, conversation_id: int):
+        self.group = events.conversation_group(conversation_id)
+        self.layer = get_channel_layer()
+        self.channel = None
+
+    async def __aenter__(self) -> "Subscription":
+        self.channel = await self.layer.new_channel()
+        await self.layer.group_add(self.group, self.channel)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.layer.group_discard(self.group, self.channel)
+
+    async def answer(self, message_id: int) -> AsyncIterator[str | Message]:
+        """Yield the answer's text as it comes; the last item is the finished Message."""
+        have = 0
+        while True:
+            try:
+                event = await asyncio.wait_for(self.layer.receive(self.channel), POLL_SECONDS)
+            except TimeoutError:
+                event = {"type": "message.changed", "message_id": message_id}
+            if event.get("message_id") != message_id:
+                continue
+            if event["type"] == "message.delta":
+                data, offset = event["text"].encode(), event["offset"]
+                if offset > have:
+                    data, offset = await streambuffer.aread(message_id), 0
+                if chunk := data[have - offset :]:
+                    have = offset + len(data)
+                    yield chunk.decode(errors="replace")
+                continue
+            message = await Message.objects.aget(pk=message_id)
+            if not message.is_active:
+                if rest := message.content.encode()[have:]:
+                    yield rest.decode(errors="replace")
+                yield message
+                return

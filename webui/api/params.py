@@ -1,0 +1,145 @@
+"""Validate request bodies before anything reaches a worker (or llama.cpp)."""
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from webui.api.errors import ApiError
+
+ROLES = {"system", "user", "assistant"}
+MAX_BODY_BYTES = 1_000_000
+COMMON = {"model", "temperature", "top_p", "max_tokens", "stop", "seed", "stream",
+          "stream_options", "n", "user"}  # fmt: skip
+CHAT_KEYS = COMMON | {"messages", "max_completion_tokens"}
+COMPLETION_KEYS = COMMON | {"prompt"}
+
+
+@dataclass
+class Request:
+    model: str
+    messages: list[dict]
+    stream: bool = False
+    include_usage: bool = False
+    raw: bool = False
+    sampling: dict = field(default_factory=dict)
+
+
+def _reject_constant(name: str):
+    raise ApiError(f"Invalid number {name} in the request body.")
+
+
+def parse_body(body: bytes) -> dict:
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(f"The request body is larger than {MAX_BODY_BYTES:,} bytes.")
+    try:
+        data = json.loads(body or b"null", parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise ApiError("The request body must be a JSON object.")
+    return data
+
+
+def _number(data: dict, name: str, low: float, high: float) -> float | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ApiError(f"'{name}' must be a number.", param=name)
+    if not low <= value <= high:
+        raise ApiError(f"'{name}' must be between {low} and {high}.", param=name)
+    return float(value)
+
+
+def _integer(data: dict, name: str, low: int, high: int) -> int | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(f"'{name}' must be an integer.", param=name)
+    if not low <= value <= high:
+        raise ApiError(f"'{name}' must be between {low} and {high}.", param=name)
+    return value
+
+
+def _stops(data: dict) -> list[str]:
+    stop = data.get("stop")
+    if stop is None:
+        return []
+    stops = [stop] if isinstance(stop, str) else stop
+    if not isinstance(stops, list) or len(stops) > 4:
+        raise ApiError("'stop' must be a string or a list of up to 4 strings.", param="stop")
+    for item in stops:
+        if not isinstance(item, str) or not 0 < len(item) <= 200:
+            raise ApiError("Each 'stop' must be a string of 1 to 200 characters.", param="stop")
+    return stops
+
+
+def _text(content, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(
+        isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+        for p in content
+    ):
+        return "".join(p["text"] for p in content)
+    raise ApiError(f"'{where}' must be a string or a list of text parts.", param=where)
+
+
+def _messages(data: dict) -> list[dict]:
+    messages = data.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ApiError("'messages' must be a non-empty list.", param="messages")
+    cleaned = []
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict) or message.get("role") not in ROLES:
+            raise ApiError(f"'{where}.role' must be one of {sorted(ROLES)}.", param=where)
+        cleaned.append({"role": message["role"], "content": _text(message.get("content"), where)})
+    if cleaned[-1]["role"] == "system":
+        raise ApiError("The last message must be from the user or assistant.", param="messages")
+    return cleaned
+
+
+def _common(data: dict, allowed: set[str]) -> tuple[str, dict, bool, bool]:
+    if unknown := sorted(set(data) - allowed):
+        raise ApiError(f"Unknown parameter(s): {', '.join(unknown)}.", param=unknown[0])
+    model = data.get("model")
+    if not isinstance(model, str) or not model:
+        raise ApiError("'model' is required.", param="model")
+    if _integer(data, "n", 1, 1) not in (None, 1):
+        raise ApiError("Only n=1 is supported.", param="n")
+    stream = data.get("stream", False)
+    if not isinstance(stream, bool):
+        raise ApiError("'stream' must be true or false.", param="stream")
+    options = data.get("stream_options") or {}
+    if not isinstance(options, dict) or set(options) - {"include_usage"}:
+        raise ApiError("'stream_options' may hold only include_usage.", param="stream_options")
+    sampling = {
+        "temperature": _number(data, "temperature", 0, 2),
+        "top_p": _number(data, "top_p", 0, 1),
+        "max_tokens": _integer(data, "max_tokens", 1, 1_000_000),
+        "seed": _integer(data, "seed", 0, 2**31 - 1),
+        "stop": _stops(data),
+    }
+    return model, sampling, stream, bool(options.get("include_usage"))
+
+
+def chat_request(data: dict) -> Request:
+    model, sampling, stream, usage = _common(data, CHAT_KEYS)
+    if (limit := _integer(data, "max_completion_tokens", 1, 1_000_000)) is not None:
+        sampling["max_tokens"] = limit
+    sampling = {k: v for k, v in sampling.items() if v not in (None, [])}
+    return Request(model, _messages(data), stream, usage, sampling=sampling)
+
+
+def completion_request(data: dict) -> Request:
+    model, sampling, stream, usage = _common(data, COMPLETION_KEYS)
+    prompt = data.get("prompt")
+    if isinstance(prompt, list) and len(prompt) == 1:
+        prompt = prompt[0]
+    if not isinstance(prompt, str) or not prompt:
+        raise ApiError("'prompt' must be a non-empty string.", param="prompt")
+    sampling = {k: v for k, v in sampling.items() if v not in (None, [])}
+    sampling["raw"] = True
+    return Request(model, [{"role": "user", "content": prompt}], stream, usage, True, sampling)

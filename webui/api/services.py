@@ -1,0 +1,63 @@
+"""API requests go through the same queue and workers as the browser."""
+
+from django.conf import settings
+from django.db import transaction
+
+from webui.api.errors import ApiError, ModelNotFound, NoWorker, RateLimited
+from webui.api.params import Request
+from webui.chat import dispatch
+from webui.chat.models import Conversation, Message
+from webui.registry.models import LLMModel
+from webui.registry.presence import workers_for
+
+
+def model_for(slug: str) -> LLMModel:
+    model = LLMModel.objects.filter(slug=slug, enabled=True).first()
+    if model is None:
+        raise ModelNotFound(f"The model '{slug}' does not exist or is disabled.", param="model")
+    if not workers_for(model.slug):
+        raise NoWorker(f"No worker is serving '{slug}' right now. Try again later.")
+    return model
+
+
+def check_limits(user) -> None:
+    limit = settings.HOMEFIRE["API_MAX_ACTIVE"]
+    active = Message.objects.filter(
+        conversation__owner=user,
+        conversation__source=Conversation.Source.API,
+        status__in=Message.ACTIVE_STATUSES,
+    ).count()
+    if active >= limit:
+        raise RateLimited(f"You have {active} requests in progress; the limit is {limit}.")
+
+
+def api_conversation_create(*, owner, model: LLMModel) -> Conversation:
+    """An API request's own conversation, kept out of the user's chat history."""
+    return Conversation.objects.create(
+        owner=owner, model=model, source=Conversation.Source.API, title="API request"
+    )
+
+
+@transaction.atomic
+def api_answer_queue(*, conversation: Conversation, request: Request) -> Message:
+    """Store the request's messages and a queued answer, then queue its generation."""
+    limit = settings.HOMEFIRE["MAX_MESSAGE_CHARS"]
+    for message in request.messages:
+        if len(message["content"]) > limit:
+            raise ApiError(f"A message is longer than {limit:,} characters.", param="messages")
+    Message.objects.bulk_create(
+        Message(conversation=conversation, role=m["role"], content=m["content"])
+        for m in request.messages
+    )
+    model = conversation.model
+    answer = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.QUEUED,
+        model=model,
+        sampling=request.sampling,
+    )
+    transaction.on_commit(
+        lambda: dispatch.enqueue_generation(message_id=answer.pk, queue=model.queue_name)
+    )
+    return answer

@@ -1,0 +1,186 @@
+"""OpenAI-compatible endpoints: /v1/models, /v1/chat/completions, /v1/completions."""
+
+import json
+import time
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.http import JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from webui.api import auth, params, services
+from webui.api.errors import ApiError, GenerationFailed, InvalidKey
+from webui.api.follow import Subscription
+from webui.chat import services as chat_services
+from webui.chat.models import Message
+from webui.registry.models import LLMModel
+
+
+def _user(request):
+    user = auth.user_for_key(auth.bearer_token(request.headers.get("Authorization")))
+    if user is None:
+        raise InvalidKey("Missing or invalid API key. Send 'Authorization: Bearer <key>'.")
+    return user
+
+
+def _usage(message: Message) -> dict:
+    prompt, completion = message.prompt_tokens or 0, message.completion_tokens or 0
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion}  # fmt: skip
+
+
+def _finish_reason(message: Message) -> str:
+    return "length" if message.finish_reason == "length" else "stop"
+
+
+def _api_view(handler):
+    """Authenticate, turn ApiError into OpenAI-shaped JSON, and exempt bearer auth from CSRF."""
+
+    @csrf_exempt
+    async def view(request):
+        try:
+            if request.method not in handler.methods:
+                raise ApiError(
+                    f"Use {' or '.join(handler.methods)} here.", code="method_not_allowed"
+                )
+            user = await sync_to_async(_user)(request)
+            return await handler(request, user)
+        except ApiError as exc:
+            return exc.response()
+
+    return view
+
+
+async def _models(request, user):
+    rows = LLMModel.objects.filter(enabled=True).order_by("slug")
+    data = [
+        {
+            "id": m.slug,
+            "object": "model",
+            "created": int(m.created_at.timestamp()),
+            "owned_by": "homefire",
+            "name": m.name,
+        }  # fmt: skip
+        async for m in rows
+    ]
+    return JsonResponse({"object": "list", "data": data})
+
+
+_models.methods = ("GET",)
+
+
+async def _generate(request, user, parse, shape):
+    req = parse(params.parse_body(request.body))
+    model = await sync_to_async(services.model_for)(req.model)
+    await sync_to_async(services.check_limits)(user)
+    conversation = await sync_to_async(services.api_conversation_create)(owner=user, model=model)
+    subscription = Subscription(conversation.pk)
+    await subscription.__aenter__()
+    try:
+        answer = await sync_to_async(services.api_answer_queue)(
+            conversation=conversation, request=req
+        )
+    except BaseException:
+        await subscription.__aexit__()
+        raise
+    ident, created = f"{shape.prefix}-{answer.pk}", int(time.time())
+    stream = _stream(subscription, answer, req, ident, created, shape)
+    if req.stream:
+        response = StreamingHttpResponse(stream, content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
+    text = []
+    async for item in stream:
+        text.append(item)
+    message = text.pop()
+    if message.status == Message.Status.FAILED:
+        raise GenerationFailed(message.error or "The model failed while answering.")
+    body = shape.whole(ident, created, req.model, "".join(text), _finish_reason(message))
+    body["usage"] = _usage(message)
+    return JsonResponse(body)
+
+
+async def _stream(subscription, answer, req, ident, created, shape) -> AsyncIterator:
+    """Yield SSE lines when streaming, else the raw text pieces and the final message."""
+    finished = False
+    try:
+        if req.stream:
+            yield _sse(shape.chunk(ident, created, req.model, "", None, first=True))
+        async for item in subscription.answer(answer.pk):
+            if isinstance(item, Message):
+                finished = True
+                if not req.stream:
+                    yield item
+                    return
+                if item.status == Message.Status.FAILED:
+                    error = GenerationFailed(item.error or "The model failed while answering.")
+                    yield _sse({"error": json.loads(error.response().content)["error"]})
+                else:
+                    yield _sse(shape.chunk(ident, created, req.model, "", _finish_reason(item)))
+                if req.include_usage:
+                    usage = shape.chunk(ident, created, req.model, "", None)
+                    usage.update(choices=[], usage=_usage(item))
+                    yield _sse(usage)
+                yield "data: [DONE]\n\n"
+                return
+            if req.stream:
+                yield _sse(shape.chunk(ident, created, req.model, item, None))
+            else:
+                yield item
+    finally:
+        # A client that goes away stops its answer: the GPU is for whoever still waits.
+        if not finished:
+            await sync_to_async(chat_services.message_stop)(
+                message=await Message.objects.aget(pk=answer.pk)
+            )
+        await subscription.__aexit__()
+
+
+def _sse(data: dict) -> str:
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+class _Chat:
+    prefix, chunk_object = "chatcmpl", "chat.completion.chunk"
+
+    @staticmethod
+    def whole(ident, created, model, text, reason) -> dict:
+        return {"id": ident, "object": "chat.completion", "created": created, "model": model,
+                "choices": [{"index": 0, "finish_reason": reason,
+                             "message": {"role": "assistant", "content": text}}]}  # fmt: skip
+
+    @staticmethod
+    def chunk(ident, created, model, text, reason, first=False) -> dict:
+        delta = (
+            {"role": "assistant", "content": text} if first else ({"content": text} if text else {})
+        )
+        return {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}]}  # fmt: skip
+
+
+class _Text:
+    prefix, chunk_object = "cmpl", "text_completion"
+
+    @staticmethod
+    def whole(ident, created, model, text, reason) -> dict:
+        return {"id": ident, "object": "text_completion", "created": created, "model": model,
+                "choices": [{"index": 0, "text": text, "finish_reason": reason}]}  # fmt: skip
+
+    @staticmethod
+    def chunk(ident, created, model, text, reason, first=False) -> dict:
+        return _Text.whole(ident, created, model, text, reason)
+
+
+async def _chat(request, user):
+    return await _generate(request, user, params.chat_request, _Chat)
+
+
+async def _completions(request, user):
+    return await _generate(request, user, params.completion_request, _Text)
+
+
+_chat.methods = _completions.methods = ("POST",)
+models = _api_view(_models)
+chat_completions = _api_view(_chat)
+completions = _api_view(_completions)

@@ -1,0 +1,18 @@
+"""Keep model paths inside the folder an administrator set aside for models."""
+
+from pathlib import Path
+
+
+class OutsideModelsDir(ValueError):
+    """The path, once symlinks and '..' are resolved, is not inside the models folder."""
+
+
+def resolve_model_path(path: str, models_dir: Path) -> Path:
+    """Resolve path (relative ones against models_dir) and refuse it if it leaves models_dir."""
+    root = Path(models_dir).resolve()
+    # resolve() follows every symlink, so a link inside the folder that points
+    # elsewhere is judged by where it lands, not by where it sits.
+    resolved = (root / path).resolve()
+    if not resolved.is_relative_to(root):
+        raise OutsideModelsDir(f"{path}: resolves to {resolved}, outside {root}")
+    return resolved
