@@ -153,7 +153,6 @@ class LlamaModel:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         limit = min(sampling.max_tokens, prompt.max_tokens)
         figures.finish_reason = "length"
-        generated: list[int] = []
         for token in self.llm.generate(
             prompt.tokens, temp=sampling.temperature, top_p=sampling.top_p, reset=True
         ):
@@ -161,8 +160,8 @@ class LlamaModel:
                 figures.finish_reason = "stop"
                 break
             figures.mark_token()
-            piece = self.llm.detokenize([token], prev_tokens=prompt.tokens + generated)
-            generated.append(token)
+            # The GGUF's own tokenizer needs no previous tokens to decode one token.
+            piece = self.llm.detokenize([token])
             text, hit = scanner.feed(decoder.decode(piece))
             if text:
                 yield text
@@ -172,7 +171,7 @@ class LlamaModel:
             if should_stop():
                 figures.finish_reason = "stopped"
                 break
-            if len(generated) >= limit:
+            if figures.completion_tokens >= limit:
                 break
         if tail := scanner.flush() + decoder.decode(b"", final=True):
             yield tail
