@@ -39,11 +39,11 @@ class Subscription:
             if event.get("message_id") != message_id:
                 continue
             if event["type"] == "message.delta":
-                data, offset = event["text"].encode(), event["offset"]
-                if offset > have:
-                    data, offset = await streambuffer.aread(message_id), 0
-                if chunk := data[have - offset :]:
-                    have = offset + len(data)
+                chunk = streambuffer.unseen_part(have, event["offset"], event["text"])
+                if chunk is None:
+                    chunk = (await streambuffer.aread(message_id))[have:]
+                if chunk:
+                    have += len(chunk)
                     yield chunk.decode(errors="replace")
                 continue
             message = await Message.objects.aget(pk=message_id)

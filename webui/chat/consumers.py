@@ -12,7 +12,8 @@ from django.utils.html import escape
 
 from webui.chat import events, selectors, services
 from webui.chat.models import Message
-from webui.chat.presentation import message_html, view_of
+from webui.chat.presentation import message_html, view_of, waiting_for_worker
+from webui.chat.streambuffer import unseen_part
 
 log = logging.getLogger(__name__)
 
@@ -108,15 +109,15 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     # Events from the channel layer.
 
     async def message_delta(self, event):
-        message_id, offset, text = event["message_id"], event["offset"], event["text"]
+        message_id = event["message_id"]
         have = self.sent.get(message_id)
-        if have is None or offset > have:
+        chunk = None if have is None else unseen_part(have, event["offset"], event["text"])
+        if chunk is None:
             # This tab missed the start (or a chunk): redraw the message from its buffer.
             await self.refresh(message_id)
             return
-        chunk = text.encode()[have - offset :]
         if chunk:
-            self.sent[message_id] = offset + len(text.encode())
+            self.sent[message_id] = have + len(chunk)
             await self.send(
                 text_data=f'<span id="message-{message_id}-text" hx-swap-oob="beforeend">'
                 f"{escape(chunk.decode(errors='replace'))}</span>"
@@ -176,8 +177,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     def _stale_ids(self) -> list[int]:
         stale = []
-        for message in selectors.active_messages(conversation_id=self.conversation.pk):
-            view = view_of(message)
-            if self.shown.get(message.pk) != (message.status, view.waiting_for_worker):
+        active = selectors.active_messages(conversation_id=self.conversation.pk)
+        for message in active.select_related("model"):
+            if self.shown.get(message.pk) != (message.status, waiting_for_worker(message)):
                 stale.append(message.pk)
         return stale

@@ -17,17 +17,22 @@ class MessageView:
     waiting_for_worker: bool
 
 
+def waiting_for_worker(message: Message) -> bool:
+    """True for a queued answer whose model no live worker serves."""
+    if message.status != Message.Status.QUEUED or not message.model_id:
+        return False
+    return not workers_for(message.model.slug)
+
+
 def view_of(message: Message) -> MessageView:
     """Read the live state of a message: its buffer while active, its row once finished."""
-    text, streamed, waiting = message.content, 0, False
+    text, streamed = message.content, 0
     if message.status == Message.Status.STREAMING:
         buffered = streambuffer.read(message.pk)
         streamed = len(buffered)
         if buffered:
             text = buffered.decode(errors="replace")
-    elif message.status == Message.Status.QUEUED and message.model_id:
-        waiting = not workers_for(message.model.slug)
-    return MessageView(message, text, streamed, waiting)
+    return MessageView(message, text, streamed, waiting_for_worker(message))
 
 
 def message_html(view: MessageView, *, oob: bool = False) -> str:

@@ -87,7 +87,9 @@ def message_stop(*, message: Message) -> None:
     )
     if stopped:
         broadcast.message_changed(message)
-    elif message.status == Message.Status.STREAMING:
+    else:
+        # Streaming, or claimed by a worker since `message` was read: the worker checks
+        # this flag after every token (and a finished answer ignores it).
         streambuffer.request_stop(message.pk)
 
 

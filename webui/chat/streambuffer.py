@@ -43,6 +43,17 @@ def append(message_id: int, text: str) -> int:
     return length - len(data)
 
 
+def unseen_part(have: int, offset: int, text: str) -> bytes | None:
+    """What a reader holding `have` bytes lacks from a delta at `offset`; None for a gap.
+
+    An empty result means the reader already has it all. On a gap (the reader missed
+    a chunk, or joined late) it must re-read the whole buffer instead.
+    """
+    if offset > have:
+        return None
+    return text.encode()[have - offset :]
+
+
 def read(message_id: int) -> bytes:
     return client().get(text_key(message_id)) or b""
 

@@ -110,3 +110,13 @@ def test_orphaned_answer_is_failed_with_a_reason(alice, bundled_model, sent_task
     answer.refresh_from_db()
     assert answer.status == Message.Status.FAILED
     assert "worker stopped" in answer.error
+
+
+def test_stop_reaches_an_answer_claimed_after_it_was_read(alice, bundled_model, sent_tasks):
+    from webui.chat import streambuffer
+
+    conversation = services.conversation_start(owner=alice, content="hi")
+    stale = conversation.messages.get(role="assistant")  # read while still queued
+    services.generation_claim(message_id=stale.pk, worker="w")
+    services.message_stop(message=stale)
+    assert streambuffer.stop_requested(stale.pk)
