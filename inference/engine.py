@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +44,7 @@ class Figures:
     ttft_ms: float | None = None
     tokens_per_second: float | None = None
     finish_reason: str = "stop"
+    cached_tokens: int = 0
     _started: float = field(default_factory=time.perf_counter, repr=False)
     _first_token_at: float | None = field(default=None, repr=False)
 
@@ -68,26 +68,41 @@ class TextModel(Protocol):
     def build_raw_prompt(self, text: str, max_tokens: int) -> Prompt: ...
 
     def stream(
-        self, prompt: Prompt, sampling: Sampling, figures: Figures, should_stop: Callable[[], bool]
+        self,
+        prompt: Prompt,
+        sampling: Sampling,
+        figures: Figures,
+        should_stop: Callable[[], bool],
+        *,
+        user: str = "",
+        priority: int = 0,
     ) -> Iterator[str]: ...
 
 
 class LlamaModel:
     """A GGUF model held resident by llama-cpp-python for the life of the worker."""
 
-    def __init__(self, path: str, *, n_ctx: int, n_gpu_layers: int = 0, n_threads: int = 0):
+    def __init__(
+        self, path: str, *, n_ctx: int, n_gpu_layers: int = 0, n_threads: int = 0, parallel: int = 1
+    ):
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+        from inference.batching import BatchEngine
+
+        threads = n_threads or os.cpu_count() or 1
+        # This Llama object loads the weights and serves tokenizing and templates; its own
+        # small context is unused. Decoding happens in the batch engine's context.
         self.llm = Llama(
             model_path=path,
-            n_ctx=n_ctx,
+            n_ctx=64,
+            n_batch=64,
             n_gpu_layers=n_gpu_layers,
-            n_threads=n_threads or os.cpu_count() or 1,
-            n_batch=512,
+            n_threads=threads,
             verbose=False,
         )
-        self.n_ctx = self.llm.n_ctx()
+        self.n_ctx = min(n_ctx, self.llm._model.n_ctx_train())
+        self.engine = BatchEngine(self.llm, parallel=parallel, n_ctx=self.n_ctx, n_threads=threads)
         template = self.llm.metadata.get("tokenizer.chat_template") or FALLBACK_TEMPLATE
         eos, bos = self.llm.token_eos(), self.llm.token_bos()
         # Jinja2ChatFormatter renders in jinja2's immutable sandbox: a GGUF's template
@@ -100,6 +115,7 @@ class LlamaModel:
 
     def close(self) -> None:
         """Free the model's memory now, not during interpreter shutdown."""
+        self.engine.close()
         self.llm.close()
 
     def _tokens(self, messages: Sequence[dict]) -> list[int]:
@@ -137,41 +153,21 @@ class LlamaModel:
         return Prompt(tokens, 0, max(1, min(max_tokens, self.n_ctx - len(tokens))))
 
     def stream(
-        self, prompt: Prompt, sampling: Sampling, figures: Figures, should_stop: Callable[[], bool]
+        self,
+        prompt: Prompt,
+        sampling: Sampling,
+        figures: Figures,
+        should_stop: Callable[[], bool],
+        *,
+        user: str = "",
+        priority: int = 0,
     ) -> Iterator[str]:
-        """Yield the answer's text as it is decoded; stop between tokens when asked."""
-        from llama_cpp import llama_vocab_is_eog
+        """Yield the answer's text as it is decoded, beside whatever else is being decoded.
 
-        from inference.stopping import StopScanner
+        `user` and `priority` decide the order in which waiting answers get a slot:
+        lower priority first (0 for chat, 1 for the API), then round-robin by user.
+        """
+        from inference.batching import Job
 
-        if sampling.seed is not None:
-            self.llm.set_seed(sampling.seed)
-        scanner = StopScanner(sampling.stop)
-
-        figures.prompt_tokens = len(prompt.tokens)
-        vocab = self.llm._model.vocab
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        limit = min(sampling.max_tokens, prompt.max_tokens)
-        figures.finish_reason = "length"
-        for token in self.llm.generate(
-            prompt.tokens, temp=sampling.temperature, top_p=sampling.top_p, reset=True
-        ):
-            if llama_vocab_is_eog(vocab, token):
-                figures.finish_reason = "stop"
-                break
-            figures.mark_token()
-            # The GGUF's own tokenizer needs no previous tokens to decode one token.
-            piece = self.llm.detokenize([token])
-            text, hit = scanner.feed(decoder.decode(piece))
-            if text:
-                yield text
-            if hit:
-                figures.finish_reason = "stop"
-                return
-            if should_stop():
-                figures.finish_reason = "stopped"
-                break
-            if figures.completion_tokens >= limit:
-                break
-        if tail := scanner.flush() + decoder.decode(b"", final=True):
-            yield tail
+        job = Job(prompt, sampling, figures, should_stop, user=user, priority=priority)
+        yield from self.engine.stream(job)

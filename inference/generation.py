@@ -90,8 +90,14 @@ def generate_reply(message_id: int, *, model: TextModel, worker_name: str) -> st
             )
         else:
             prompt = model.build_prompt(history_for(message), sampling.max_tokens)
+        conversation = message.conversation
         for chunk in model.stream(
-            prompt, sampling, figures, should_stop=lambda: streambuffer.stop_requested(message_id)
+            prompt,
+            sampling,
+            figures,
+            should_stop=lambda: streambuffer.stop_requested(message_id),
+            user=str(conversation.owner_id),
+            priority=1 if conversation.source == conversation.Source.API else 0,
         ):
             streamer.add(chunk)
         streamer.flush()
@@ -118,5 +124,20 @@ def _finish(message, streamer, figures, status, error="", truncated=0) -> str:
         tokens_per_second=figures.tokens_per_second,
         truncated_turns=truncated,
         finish_reason=figures.finish_reason if status != Message.Status.FAILED else "",
+    )
+    log.info(
+        "answer %s %s",
+        message.pk,
+        status,
+        extra={
+            "message_id": message.pk,
+            "worker": message.worker,
+            "model": message.model.slug if message.model else None,
+            "status": str(status),
+            "prompt_tokens": figures.prompt_tokens or None,
+            "completion_tokens": figures.completion_tokens,
+            "ttft_ms": figures.ttft_ms,
+            "tokens_per_second": figures.tokens_per_second,
+        },
     )
     return status

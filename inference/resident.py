@@ -4,6 +4,7 @@ import logging
 import os
 import socket
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -22,7 +23,8 @@ class Resident:
     device: str
     model: TextModel | None = None
     state: str = "starting"
-    current_message: int | None = None
+    active: set[int] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def beat(self) -> None:
@@ -31,12 +33,25 @@ class Resident:
                 name=self.name,
                 host=socket.gethostname(),
                 model=self.model_slug,
-                state=self.state,
+                state=("busy" if self.active else "ready") if self.state == "ready" else self.state,
                 device=self.device,
-                current_message=self.current_message,
+                active_messages=sorted(self.active),
                 seen=presence.now(),
             )
         )
+
+    @contextmanager
+    def serving(self, message_id: int):
+        """Count an answer as in progress, for the heartbeat, while the block runs."""
+        with self._lock:
+            self.active.add(message_id)
+        self.beat()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.active.discard(message_id)
+            self.beat()
 
     def start_heartbeat(self) -> None:
         threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True).start()
@@ -87,7 +102,11 @@ def load(slug: str, *, threads: int = 0, gpu: int | None = None) -> Resident:
     _current.start_heartbeat()
     log.info("loading %s from %s", record.name, record.path)
     _current.model = LlamaModel(
-        record.path, n_ctx=record.context_size, n_gpu_layers=record.gpu_layers, n_threads=threads
+        record.path,
+        n_ctx=record.context_size,
+        n_gpu_layers=record.gpu_layers,
+        n_threads=threads,
+        parallel=record.parallel,
     )
     _current.state = "ready"
     _current.beat()

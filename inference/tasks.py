@@ -9,11 +9,10 @@ from inference.celery_app import app
 @app.task(name="inference.tasks.generate_reply")
 def generate_reply(message_id: int) -> str | None:
     worker = resident.current()
-    worker.state, worker.current_message = "busy", message_id
-    worker.beat()
     try:
-        return generation.generate_reply(message_id, model=worker.model, worker_name=worker.name)
+        with worker.serving(message_id):
+            return generation.generate_reply(
+                message_id, model=worker.model, worker_name=worker.name
+            )
     finally:
-        worker.state, worker.current_message = "ready", None
-        worker.beat()
         close_old_connections()

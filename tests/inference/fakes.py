@@ -24,7 +24,7 @@ class CannedModel:
         self.prompts.append([{"role": "user", "content": text}])
         return Prompt(tokens=[1, 2, 3], dropped_turns=0, max_tokens=max_tokens)
 
-    def stream(self, prompt, sampling, figures, should_stop):
+    def stream(self, prompt, sampling, figures, should_stop, **fairness):
         figures.prompt_tokens = len(prompt.tokens)
         figures.finish_reason = "stop"
         for index, chunk in enumerate(self.chunks):

@@ -20,7 +20,8 @@ def ensure_bundled_model() -> tuple[LLMModel, bool]:
         defaults={
             "name": NAME,
             "path": bundled_model_path(),
-            "context_size": 8192,
+            "context_size": 4096,
+            "parallel": 8,
             "max_tokens": 512,
             "is_default": not LLMModel.objects.filter(is_default=True).exists(),
         },

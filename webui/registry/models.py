@@ -14,6 +14,11 @@ class LLMModel(models.Model):
     gpu_layers = models.IntegerField(
         default=0, help_text="Layers to offload to the GPU: 0 for CPU only, -1 for all."
     )
+    parallel = models.PositiveSmallIntegerField(
+        default=4,
+        validators=[MinValueValidator(1)],
+        help_text="Conversations a worker decodes together in one batch.",
+    )
     max_tokens = models.PositiveIntegerField(
         default=512, help_text="Longest answer, in tokens.", validators=[MinValueValidator(1)]
     )

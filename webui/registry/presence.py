@@ -22,7 +22,7 @@ class WorkerBeat:
     model: str
     state: str
     device: str
-    current_message: int | None
+    active_messages: list[int]
     seen: float
 
     def to_json(self) -> str:

@@ -33,7 +33,10 @@ class Command(BaseCommand):
                 [
                     "worker",
                     f"--queues={record.queue_name}",
-                    "--pool=solo",
+                    # One thread per answer in progress, twice the model's parallel
+                    # slots, so that the batch engine sees who waits and can be fair.
+                    "--pool=threads",
+                    f"--concurrency={2 * record.parallel}",
                     f"--hostname={worker.name}",
                     f"--loglevel={loglevel}",
                     "--without-gossip",

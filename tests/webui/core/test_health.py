@@ -26,7 +26,7 @@ def heartbeat(bundled_model):
         model=bundled_model.slug,
         state="ready",
         device="cpu",
-        current_message=None,
+        active_messages=[],
         seen=presence.now(),
     )
     presence.beat(beat)

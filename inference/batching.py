@@ -1,0 +1,261 @@
+"""Decode many conversations together in one llama.cpp context (continuous batching).
+
+One scheduler thread owns the context. Each answer being written is a job bound to a
+sequence slot; every step puts one token per generating job, plus chunks of the prompts
+still being read, into a single multi-sequence batch, so the weights are read once for
+all of them. Jobs join and leave between steps without disturbing the others. A slot
+keeps its cache after its job ends, so a follow-up turn that shares the prefix only
+decodes its new tokens.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import itertools
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import llama_cpp as lc
+
+from inference.engine import Figures, Prompt, Sampling
+from inference.stopping import StopScanner
+
+log = logging.getLogger(__name__)
+
+_END = object()
+
+
+@dataclass
+class Job:
+    prompt: Prompt
+    sampling: Sampling
+    figures: Figures
+    should_stop: Callable[[], bool]
+    user: str = ""
+    priority: int = 0
+    out: queue.Queue = field(default_factory=queue.Queue)
+    pending: list[int] = field(default_factory=list)
+    sampler: object = None
+    slot: Slot | None = None
+    last_token: int | None = None
+    decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
+    )
+    scanner: StopScanner | None = None
+    done: bool = False
+
+    def emit(self, text: str) -> None:
+        if text:
+            self.out.put(text)
+
+
+@dataclass
+class Slot:
+    seq: int
+    tokens: list[int] = field(default_factory=list)  # decoded into this sequence's cache
+    job: Job | None = None
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class BatchEngine:
+    """Owns a llama.cpp context with `parallel` sequences and the thread that decodes them."""
+
+    def __init__(self, llm, *, parallel: int, n_ctx: int, n_threads: int, n_batch: int = 512):
+        self.llm = llm
+        self.vocab = llm._model.vocab
+        self.n_ctx = n_ctx
+        self.n_batch = n_batch
+        params = lc.llama_context_default_params()
+        params.n_ctx = n_ctx * parallel
+        params.n_batch = params.n_ubatch = n_batch
+        params.n_seq_max = parallel
+        params.n_threads = params.n_threads_batch = n_threads
+        # One cache per sequence: attention for one conversation never spans the
+        # others, so its tokens do not depend on what else is being decoded.
+        params.kv_unified = False
+        self.ctx = lc.llama_init_from_model(llm.model, params)
+        if not self.ctx:
+            raise RuntimeError("llama.cpp could not create a context (out of memory?)")
+        self.memory = lc.llama_get_memory(self.ctx)
+        self.batch = lc.llama_batch_init(n_batch, 0, parallel)
+        self.slots = [Slot(seq) for seq in range(parallel)]
+        self.waiting: list[Job] = []
+        self.inbox: queue.Queue = queue.Queue()
+        self.turn = itertools.count()
+        self.last_turn: dict[str, int] = {}
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, name="batch-decoder", daemon=True)
+        self.thread.start()
+
+    # Called from any thread.
+
+    def stream(self, job: Job) -> Iterator[str]:
+        """Queue a job and yield its text until it ends."""
+        self.inbox.put(job)
+        while (item := job.out.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.closed = True
+        self.inbox.put(None)
+        self.thread.join(timeout=10)
+        lc.llama_batch_free(self.batch)
+        lc.llama_free(self.ctx)
+
+    # The decoder thread.
+
+    def _run(self) -> None:
+        while not self.closed:
+            try:
+                self._collect(block=not any(s.job for s in self.slots))
+                self._admit()
+                if any(s.job for s in self.slots):
+                    self._step()
+            except Exception as exc:  # never leave a caller waiting forever
+                log.exception("batch step failed")
+                for slot in self.slots:
+                    if slot.job:
+                        self._finish(slot.job, error=exc)
+
+    def _collect(self, *, block: bool) -> None:
+        try:
+            job = self.inbox.get(block=block)
+            while True:
+                if job is not None:
+                    self.waiting.append(job)
+                job = self.inbox.get_nowait()
+        except queue.Empty:
+            return
+
+    def _admit(self) -> None:
+        """Give free slots to waiting jobs: interactive first, then round-robin by user."""
+        while self.waiting and (free := [s for s in self.slots if s.job is None]):
+            job = min(self.waiting, key=lambda j: (j.priority, self.last_turn.get(j.user, -1)))
+            self.waiting.remove(job)
+            self.last_turn[job.user] = next(self.turn)
+            # Reuse the free slot whose cache shares the longest prefix with this prompt.
+            tokens = job.prompt.tokens
+            slot = max(free, key=lambda s: _common_prefix(s.tokens, tokens))
+            keep = min(_common_prefix(slot.tokens, tokens), len(tokens) - 1)
+            lc.llama_memory_seq_rm(self.memory, slot.seq, keep, -1)
+            del slot.tokens[keep:]
+            job.pending = list(tokens[keep:])
+            job.slot, slot.job = slot, job
+            job.sampler = self._sampler(job.sampling)
+            job.scanner = StopScanner(job.sampling.stop)
+            job.figures.prompt_tokens = len(tokens)
+            job.figures.cached_tokens = keep
+            job.figures.finish_reason = "length"
+
+    def _sampler(self, sampling: Sampling):
+        chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
+        if sampling.temperature <= 0:
+            lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_greedy())
+            return chain
+        seed = lc.LLAMA_DEFAULT_SEED if sampling.seed is None else sampling.seed
+        for sampler in (
+            lc.llama_sampler_init_top_k(40),
+            lc.llama_sampler_init_top_p(sampling.top_p, 1),
+            lc.llama_sampler_init_min_p(0.05, 1),
+            lc.llama_sampler_init_temp(sampling.temperature),
+            lc.llama_sampler_init_dist(seed),
+        ):
+            lc.llama_sampler_chain_add(chain, sampler)
+        return chain
+
+    def _step(self) -> None:
+        """Decode one batch: a token per generating job, then prompt chunks in the room left."""
+        batch, n, wants_logits = self.batch, 0, []
+        active = [s.job for s in self.slots if s.job]
+        for job in active:
+            if job.should_stop():
+                job.figures.finish_reason = "stopped"
+                self._finish(job)
+        active = [j for j in active if not j.done]
+        for job in active:
+            if not job.pending:
+                n = self._add(n, job, [job.last_token], logits_last=True)
+                wants_logits.append((job, n - 1))
+        # Long prompts go in chunks, so the conversations already streaming keep going.
+        for job in active:
+            if job.pending and n < self.n_batch:
+                take = job.pending[: self.n_batch - n]
+                del job.pending[: len(take)]
+                n = self._add(n, job, take, logits_last=not job.pending)
+                if not job.pending:
+                    wants_logits.append((job, n - 1))
+        if n == 0:
+            return
+        batch.n_tokens = n
+        if (code := lc.llama_decode(self.ctx, batch)) != 0:
+            raise RuntimeError(f"llama_decode failed with code {code}")
+        for job, index in wants_logits:
+            self._sample(job, index)
+
+    def _add(self, n: int, job: Job, tokens: list[int], *, logits_last: bool) -> int:
+        slot, batch = job.slot, self.batch
+        for i, token in enumerate(tokens):
+            batch.token[n] = token
+            batch.pos[n] = len(slot.tokens)
+            batch.n_seq_id[n] = 1
+            batch.seq_id[n][0] = slot.seq
+            batch.logits[n] = logits_last and i == len(tokens) - 1
+            slot.tokens.append(token)
+            n += 1
+        return n
+
+    def _sample(self, job: Job, index: int) -> None:
+        token = lc.llama_sampler_sample(job.sampler, self.ctx, index)
+        if lc.llama_vocab_is_eog(self.vocab, token):
+            job.figures.finish_reason = "stop"
+            self._finish(job)
+            return
+        job.figures.mark_token()
+        job.last_token = token
+        text, hit = job.scanner.feed(job.decoder.decode(self._piece(token)))
+        job.emit(text)
+        if hit:
+            job.figures.finish_reason = "stop"
+            self._finish(job, flush=False)
+        elif (
+            job.figures.completion_tokens >= min(job.sampling.max_tokens, job.prompt.max_tokens)
+            or len(job.slot.tokens) + 1 >= self.n_ctx
+        ):
+            self._finish(job)
+
+    def _piece(self, token: int) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        size = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
+        if size < 0:
+            buf = ctypes.create_string_buffer(-size)
+            size = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
+        return buf.raw[:size]
+
+    def _finish(self, job: Job, *, flush: bool = True, error: BaseException | None = None):
+        if job.done:
+            return
+        job.done = True
+        if flush and error is None:
+            job.emit(job.scanner.flush() + job.decoder.decode(b"", final=True))
+        if error is not None:
+            job.out.put(error)
+        job.out.put(_END)
+        if job.sampler is not None:
+            lc.llama_sampler_free(job.sampler)
+            job.sampler = None
+        if job.slot is not None:
+            job.slot.job = None

@@ -1,0 +1,41 @@
+"""llama.cpp's own server on the same model, as a second reference."""
+
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def llama_server(binary: str, model_path: str, *, parallel: int, n_ctx: int, threads: int):
+    """Run `llama-server -np parallel` on loopback until the block ends; yield its URL."""
+    port = _free_port()
+    command = [binary, "-m", model_path, "-np", str(parallel), "-c", str(n_ctx * parallel),
+               "-t", str(threads), "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"llama-server exited with {process.returncode}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise TimeoutError("llama-server did not become ready")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,107 @@
+"""Simulated users asking at once over the real API, with streaming, and their figures."""
+
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+
+@dataclass
+class UserRun:
+    ttft_ms: float
+    tokens: int
+    tok_s: float
+    started: float
+    ended: float
+    text: str = ""
+    prompt_tokens: int = 0
+
+
+async def _one_user(client: httpx.AsyncClient, url: str, key: str, body: dict) -> UserRun:
+    started = time.perf_counter()
+    first = last = None
+    tokens = prompt_tokens = 0
+    parts = []
+    headers = {"Authorization": f"Bearer {key}"}
+    async with client.stream("POST", url, json=body, headers=headers) as response:
+        if response.status_code != 200:
+            raise RuntimeError(f"{response.status_code}: {(await response.aread())[:300]!r}")
+        async for line in response.aiter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            data = json.loads(line[6:])
+            if data.get("usage"):
+                tokens = data["usage"]["completion_tokens"]
+                prompt_tokens = data["usage"]["prompt_tokens"]
+            elif data.get("choices") and data["choices"][0]["delta"].get("content"):
+                last = time.perf_counter()
+                first = first or last
+                parts.append(data["choices"][0]["delta"]["content"])
+    first = first or time.perf_counter()
+    tokens = tokens or len(parts)  # a server that sends no usage: one chunk per token
+    span = (last - first) if last and last > first else None
+    return UserRun(
+        ttft_ms=(first - started) * 1000,
+        tokens=tokens,
+        tok_s=(tokens - 1) / span if span and tokens > 1 else 0.0,
+        started=started,
+        ended=last or first,
+        text="".join(parts),
+        prompt_tokens=prompt_tokens,
+    )
+
+
+async def run_users(base_url: str, keys: list[str], bodies: list[dict]) -> list[UserRun]:
+    """Each key is one user; all send at once and stream their answers."""
+    url = base_url.rstrip("/") + "/v1/chat/completions"
+    limits = httpx.Limits(max_connections=len(keys) + 1)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(600), limits=limits) as client:
+        return await asyncio.gather(
+            *(_one_user(client, url, key, body) for key, body in zip(keys, bodies, strict=True))
+        )
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
+
+
+def summarise(users: int, runs: list[UserRun]) -> dict:
+    ttfts = [r.ttft_ms for r in runs]
+    wall = max(r.ended for r in runs) - min(r.started for r in runs)
+    return {
+        "users": users,
+        "ttft_p50_ms": round(percentile(ttfts, 50), 1),
+        "ttft_p95_ms": round(percentile(ttfts, 95), 1),
+        "tok_s_per_user": round(statistics.mean(r.tok_s for r in runs), 1),
+        "tok_s_total": round(sum(r.tokens for r in runs) / wall, 1) if wall > 0 else 0.0,
+        "tokens": sum(r.tokens for r in runs),
+    }
+
+
+HISTORY_PARAGRAPH = (
+    "The keeper wrote in the log every night: the wind, the height of the waves, the ships "
+    "that passed, the colour of the sky at dusk, and what the lamp needed in the morning. "
+)
+
+
+async def follow_up(base_url: str, key: str, body: dict) -> dict:
+    """Time a first turn after ~2,000 tokens of history, then its follow-up turn."""
+    url = base_url.rstrip("/") + "/v1/chat/completions"
+    log = f"[{uuid.uuid4().hex[:8]}] Here is my log.\n" + HISTORY_PARAGRAPH * 50
+    history = [{"role": "user", "content": log}]
+    async with httpx.AsyncClient(timeout=httpx.Timeout(600)) as client:
+        first = await _one_user(client, url, key, {**body, "max_tokens": 16, "messages": history})
+        history += [{"role": "assistant", "content": first.text},
+                    {"role": "user", "content": "And the next night?"}]  # fmt: skip
+        second = await _one_user(client, url, key, {**body, "max_tokens": 16, "messages": history})
+    return {
+        "history_tokens": first.prompt_tokens,
+        "first_turn_ttft_ms": round(first.ttft_ms, 1),
+        "follow_up_ttft_ms": round(second.ttft_ms, 1),
+    }

@@ -1,0 +1,39 @@
+"""The reference: plain llama-cpp-python streaming one answer, as a user of it would."""
+
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class RawFigures:
+    tok_s: float
+    ttft_ms: float
+    tokens: int
+
+
+def measure_raw(path: str, messages: list[dict], *, n_ctx: int, max_tokens: int, threads: int):
+    """Stream one greedy chat answer with llama_cpp.Llama; return its speed figures."""
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
+    try:
+        # Warm up once (page in the weights), as a resident worker already is.
+        llm.create_chat_completion(messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+        start = time.perf_counter()
+        first = last = None
+        tokens = 0
+        for chunk in llm.create_chat_completion(
+            messages=messages, max_tokens=max_tokens, temperature=0, stream=True
+        ):
+            if chunk["choices"][0]["delta"].get("content"):
+                last = time.perf_counter()
+                first = first or last
+                tokens += 1
+        span = (last - first) if first and last and tokens > 1 else None
+        return RawFigures(
+            tok_s=(tokens - 1) / span if span else 0.0,
+            ttft_ms=((first or start) - start) * 1000,
+            tokens=tokens,
+        )
+    finally:
+        llm.close()

@@ -1,0 +1,87 @@
+"""Several conversations decoded together by the real model, in one llama.cpp context."""
+
+import threading
+
+import pytest
+
+from inference.engine import Figures, LlamaModel, Sampling
+from webui.registry.bundled import bundled_model_path
+
+QUESTIONS = [
+    "Write a haiku about the sea.",
+    "What is the capital of France?",
+    "List three colours.",
+    "Say hello in Spanish.",
+]
+
+
+@pytest.fixture(scope="module")
+def model():
+    model = LlamaModel(bundled_model_path(), n_ctx=512, parallel=4)
+    yield model
+    model.close()
+
+
+def _answer(model, question, max_tokens=32, stop_after=None, results=None, key=None):
+    prompt = model.build_prompt([{"role": "user", "content": question}], max_tokens)
+    figures = Figures()
+    should_stop = (lambda: figures.completion_tokens >= stop_after) if stop_after else bool
+    text = "".join(model.stream(prompt, Sampling(0.0, 1.0, max_tokens), figures, should_stop))
+    if results is not None:
+        results[key] = (text, figures)
+    return text, figures
+
+
+def _together(model, jobs):
+    results = {}
+    threads = [
+        threading.Thread(
+            target=_answer, args=(model, q), kwargs={**kw, "results": results, "key": i}
+        )  # fmt: skip
+        for i, (q, kw) in enumerate(jobs)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return [results[i] for i in range(len(jobs))]
+
+
+def test_decoded_together_each_answer_is_what_it_is_alone(model):
+    alone = [_answer(model, q)[0] for q in QUESTIONS]
+    together = _together(model, [(q, {}) for q in QUESTIONS])
+    assert [text for text, _ in together] == alone
+    assert all(text.strip() for text in alone)
+
+
+def test_stopping_one_leaves_the_others_unchanged(model):
+    alone = [_answer(model, q)[0] for q in QUESTIONS[:3]]
+    together = _together(model, [(QUESTIONS[0], {"stop_after": 2}), (QUESTIONS[1], {}),
+                                 (QUESTIONS[2], {})])  # fmt: skip
+    stopped_text, stopped = together[0]
+    assert stopped.finish_reason == "stopped" and stopped.completion_tokens == 2
+    assert alone[0].startswith(stopped_text)
+    assert [text for text, _ in together[1:]] == alone[1:]
+
+
+def test_follow_up_turn_reuses_the_cached_prefix(model):
+    history = [{"role": "user", "content": "Tell me about the moon."}]
+    first = model.build_prompt(history, 24)
+    figures = Figures()
+    answer = "".join(model.stream(first, Sampling(0.0, 1.0, 24), figures, bool))
+    history += [{"role": "assistant", "content": answer}, {"role": "user", "content": "More?"}]
+    follow_up = model.build_prompt(history, 24)
+    again = Figures()
+    "".join(model.stream(follow_up, Sampling(0.0, 1.0, 8), again, bool))
+    assert again.cached_tokens >= len(first.tokens) - 1
+    assert again.cached_tokens < len(follow_up.tokens)
+
+
+def test_reaching_the_context_limit_ends_cleanly_as_length(model):
+    counting = ", ".join(str(n) for n in range(1, 110)) + ","
+    prompt = model.build_raw_prompt(counting, 2000)
+    assert prompt.max_tokens < 2000  # the context, not the request, is the limit here
+    figures = Figures()
+    text = "".join(model.stream(prompt, Sampling(0.0, 1.0, 2000), figures, bool))
+    assert figures.finish_reason == "length" and text.strip()
+    assert figures.prompt_tokens + figures.completion_tokens <= model.n_ctx

@@ -1,0 +1,33 @@
+"""`manage.py bench` against the real server and worker (figures are printed, not judged)."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from inference.bench.load import UserRun, percentile, summarise
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+KEYS = {"users", "ttft_p50_ms", "ttft_p95_ms", "tok_s_per_user", "tok_s_total", "raw_tok_s",
+        "raw_ttft_ms", "history_tokens", "first_turn_ttft_ms", "follow_up_ttft_ms"}  # fmt: skip
+
+
+def test_bench_json_reports_each_user_count(asgi_server, live_worker, bundled_model):
+    out = StringIO()
+    call_command("bench", "--users", "1,2", "--url", asgi_server, "--max-tokens", "8",
+                 "--follow-up", "--json", stdout=out)  # fmt: skip
+    rows = json.loads(out.getvalue())
+    assert [row["users"] for row in rows] == [1, 2]
+    for row in rows:
+        assert set(row) >= KEYS
+        assert row["tokens"] > 0 and row["tok_s_total"] > 0 and row["raw_tok_s"] > 0
+    assert rows[0]["history_tokens"] > 1500
+
+
+def test_summary_percentiles_and_totals():
+    runs = [UserRun(ttft_ms=t, tokens=10, tok_s=5.0, started=0.0, ended=2.0) for t in (10, 20, 30)]
+    row = summarise(3, runs)
+    assert row["ttft_p50_ms"] == 20 and row["tok_s_total"] == 15.0
+    assert percentile([5.0], 95) == 5.0
