@@ -69,6 +69,11 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
+def next_fair(waiting: list[Job], last_turn: dict[str, int]) -> Job:
+    """The job to admit next: interactive before API, then the user served longest ago."""
+    return min(waiting, key=lambda job: (job.priority, last_turn.get(job.user, -1)))
+
+
 class BatchEngine:
     """Owns a llama.cpp context with `parallel` sequences and the thread that decodes them."""
 
@@ -144,8 +149,12 @@ class BatchEngine:
     def _admit(self) -> None:
         """Give free slots to waiting jobs: interactive first, then round-robin by user."""
         while self.waiting and (free := [s for s in self.slots if s.job is None]):
-            job = min(self.waiting, key=lambda j: (j.priority, self.last_turn.get(j.user, -1)))
+            job = next_fair(self.waiting, self.last_turn)
             self.waiting.remove(job)
+            if job.should_stop():  # stopped while it waited for a slot
+                job.figures.finish_reason = "stopped"
+                self._finish(job, flush=False)
+                continue
             self.last_turn[job.user] = next(self.turn)
             # Reuse the free slot whose cache shares the longest prefix with this prompt.
             tokens = job.prompt.tokens

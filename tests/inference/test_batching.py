@@ -85,3 +85,19 @@ def test_reaching_the_context_limit_ends_cleanly_as_length(model):
     text = "".join(model.stream(prompt, Sampling(0.0, 1.0, 2000), figures, bool))
     assert figures.finish_reason == "length" and text.strip()
     assert figures.prompt_tokens + figures.completion_tokens <= model.n_ctx
+
+
+def test_waiting_answers_are_admitted_round_robin_by_user_and_chat_first():
+    from inference.batching import Job, next_fair
+
+    def job(user, priority=0):
+        return Job(None, Sampling(), Figures(), bool, user=user, priority=priority)
+
+    waiting = [job("api-user", 1), job("alice"), job("alice"), job("alice"), job("bob")]
+    last_turn, order = {}, []
+    while waiting:
+        chosen = next_fair(waiting, last_turn)
+        waiting.remove(chosen)
+        last_turn[chosen.user] = len(order)
+        order.append(chosen.user)
+    assert order == ["alice", "bob", "alice", "alice", "api-user"]

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_out
+from django.db import connections
+from django.db.models.signals import post_migrate
 
 
 def _close_sockets_of_session(sender, request, user, **kwargs) -> None:
@@ -12,6 +14,13 @@ def _close_sockets_of_session(sender, request, user, **kwargs) -> None:
         )
 
 
+def _install_search_index(sender, using, **kwargs) -> None:
+    """Put back search triggers that a table rebuild in a later migration dropped."""
+    from webui.chat import search_index
+
+    search_index.install(connections[using])
+
+
 class ChatConfig(AppConfig):
     name = "webui.chat"
     label = "chat"
@@ -19,3 +28,4 @@ class ChatConfig(AppConfig):
 
     def ready(self) -> None:
         user_logged_out.connect(_close_sockets_of_session, dispatch_uid="chat.close_sockets")
+        post_migrate.connect(_install_search_index, sender=self, dispatch_uid="chat.search_index")

@@ -24,6 +24,8 @@ class Conversation(models.Model):
     model = models.ForeignKey(
         "registry.LLMModel", on_delete=models.SET_NULL, null=True, related_name="conversations"
     )
+    pinned = models.BooleanField(default=False, help_text="Shown first in the sidebar.")
+    archived = models.BooleanField(default=False, help_text="Hidden from the sidebar's list.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

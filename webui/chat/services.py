@@ -1,4 +1,4 @@
-"""Writes: starting conversations, sending, stopping and finishing messages."""
+"""Writes: starting and arranging conversations, sending, stopping and finishing messages."""
 
 import logging
 from datetime import timedelta
@@ -55,6 +55,37 @@ def conversation_start(*, owner, content: str, model: LLMModel | None = None) ->
     )
     message_send(conversation=conversation, content=content)
     return conversation
+
+
+@transaction.atomic
+def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
+    """Give a conversation a new title (one line, at most 200 characters)."""
+    title = " ".join((title or "").split())
+    if not title:
+        raise MessageRejected("Give the conversation a title.")
+    if len(title) > 200:
+        raise MessageRejected(f"This title is {len(title)} characters long; the limit is 200.")
+    conversation.title = title
+    conversation.save(update_fields=["title"])
+    return conversation
+
+
+def conversation_arrange(
+    *, conversation: Conversation, pinned: bool | None = None, archived: bool | None = None
+) -> Conversation:
+    """Pin or unpin, archive or unarchive, without touching its time of last activity."""
+    changes = {k: v for k, v in {"pinned": pinned, "archived": archived}.items() if v is not None}
+    Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(conversation, name, value)
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete a conversation and its messages, stopping any answer still being written."""
+    for answer in conversation.messages.filter(status__in=Message.ACTIVE_STATUSES):
+        message_stop(message=answer)
+    conversation.delete()
 
 
 @transaction.atomic

@@ -1,11 +1,31 @@
 from django.urls import path
 
-from webui.chat import views
+from webui.chat import transfer_views, views
 
 app_name = "chat"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("archived/", views.archived, name="archived"),
+    path("sidebar/", views.sidebar_page, name="sidebar"),
+    path("search/", views.search_page, name="search"),
     path("c/new/", views.start, name="start"),
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
+    path("c/<int:conversation_id>/rename/", views.rename, name="rename"),
+    path("c/<int:conversation_id>/arrange/", views.arrange, name="arrange"),
+    path("c/<int:conversation_id>/delete/", views.delete, name="delete"),
+    path(
+        "c/<int:conversation_id>/export.md",
+        transfer_views.export_one,
+        {"kind": "md"},
+        name="export_md",
+    ),
+    path(
+        "c/<int:conversation_id>/export.json",
+        transfer_views.export_one,
+        {"kind": "json"},
+        name="export_json",
+    ),
+    path("export.json", transfer_views.export_all, name="export_all"),
+    path("import/", transfer_views.import_page, name="import"),
     path("m/<int:message_id>/stop/", views.stop, name="stop"),
 ]

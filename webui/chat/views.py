@@ -1,16 +1,15 @@
-"""Pages of the chat: the new-conversation page, a conversation, and stopping an answer."""
+"""Pages of the chat: new conversation, a conversation, arranging, searching and stopping."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from webui.chat import selectors, services
+from webui.chat import search, selectors, services
 from webui.chat.presentation import view_of
 from webui.registry.models import LLMModel
 
 
 def _page(request, template: str, **context):
-    context["conversations"] = selectors.conversation_list(user=request.user)[:200]
     context["models"] = LLMModel.objects.filter(enabled=True)
     return render(request, template, context, status=context.pop("status", 200))
 
@@ -19,6 +18,26 @@ def _page(request, template: str, **context):
 @login_required
 def home(request):
     return _page(request, "chat/home.html")
+
+
+@require_GET
+@login_required
+def archived(request):
+    return render(request, "chat/archived.html", {"sidebar_archived": True})
+
+
+@require_GET
+@login_required
+def sidebar_page(request):
+    """The next page of sidebar links, for htmx to append as the list scrolls."""
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    page = selectors.conversation_sidebar(
+        user=request.user, archived=request.GET.get("archived") == "1", page=number
+    )
+    return render(request, "chat/_sidebar_page.html", {"page": page})
 
 
 @require_POST
@@ -41,6 +60,60 @@ def conversation(request, conversation_id: int):
     services.reap_orphans()
     messages = [view_of(m) for m in selectors.conversation_messages(conversation=current)]
     return _page(request, "chat/conversation.html", conversation=current, messages=messages)
+
+
+@require_POST
+@login_required
+def rename(request, conversation_id: int):
+    current = selectors.conversation_get(user=request.user, id=conversation_id)
+    try:
+        services.conversation_rename(conversation=current, title=request.POST.get("title", ""))
+    except services.MessageRejected as exc:
+        messages = [view_of(m) for m in selectors.conversation_messages(conversation=current)]
+        return _page(
+            request,
+            "chat/conversation.html",
+            conversation=current,
+            messages=messages,
+            rename_error=str(exc),
+            status=400,
+        )
+    return redirect(current)
+
+
+@require_POST
+@login_required
+def arrange(request, conversation_id: int):
+    """Pin, unpin, archive or unarchive, as the button pressed says."""
+    current = selectors.conversation_get(user=request.user, id=conversation_id)
+    changes = {
+        "pin": {"pinned": True},
+        "unpin": {"pinned": False},
+        "archive": {"archived": True},
+        "unarchive": {"archived": False},
+    }.get(request.POST.get("action", ""))
+    if changes:
+        services.conversation_arrange(conversation=current, **changes)
+    return redirect(current)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def delete(request, conversation_id: int):
+    """GET asks for confirmation (when the dialog in chat.js did not); POST deletes."""
+    current = selectors.conversation_get(user=request.user, id=conversation_id)
+    if request.method == "POST":
+        services.conversation_delete(conversation=current)
+        return redirect("chat:home")
+    return _page(request, "chat/confirm_delete.html", conversation=current)
+
+
+@require_GET
+@login_required
+def search_page(request):
+    query = request.GET.get("q", "").strip()
+    results = search.conversation_search(user=request.user, query=query) if query else []
+    return render(request, "chat/search.html", {"query": query, "results": results})
 
 
 @require_POST

@@ -89,3 +89,13 @@ def test_signup_logs_the_new_user_in(client, bundled_model):
     )
     assert response.status_code == 302
     assert client.get(reverse("chat:home")).status_code == 200
+
+
+def test_an_answer_cut_by_the_length_limit_says_so(client, alice, bundled_model):
+    conversation = Conversation.objects.create(owner=alice, model=bundled_model)
+    Message.objects.create(
+        conversation=conversation, role="assistant", content="one two", finish_reason="length"
+    )
+    client.force_login(alice)
+    page = client.get(conversation.get_absolute_url()).content.decode()
+    assert 'data-finish="length"' in page and "Cut at the length limit" in page
