@@ -36,7 +36,8 @@ def _clean_redis():
 
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
     yield
-    shutil.rmtree(RUN_DIR, ignore_errors=True)
+    if not os.environ.get("HOMEFIRE_KEEP_TEST_DIR"):
+        shutil.rmtree(RUN_DIR, ignore_errors=True)
 
 
 @pytest.fixture

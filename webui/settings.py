@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "webui.core.requestlog.RequestLogMiddleware",
 ]
 
 ROOT_URLCONF = "webui.urls"
@@ -155,12 +156,32 @@ HOMEFIRE = {
     "DEFAULT_MAX_TOKENS": int(os.environ.get("HOMEFIRE_MAX_TOKENS", "512")),
     # API requests one user may have queued or streaming at once; more get a 429.
     "API_MAX_ACTIVE": int(os.environ.get("HOMEFIRE_API_MAX_ACTIVE", "4")),
+    # /metrics wants "Authorization: Bearer <token>"; without a token, only this machine.
+    "METRICS_TOKEN": os.environ.get("HOMEFIRE_METRICS_TOKEN", ""),
 }
 
+# HOMEFIRE_LOG_FORMAT=json: one JSON object a line, for a log collector. Messages' text
+# stays out of the logs unless HOMEFIRE_LOG_CONTENT=true.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "webui.core.logformat.JsonFormatter"},
+        "text": {"format": "%(message)s"},
+    },
+    "filters": {
+        "content": {
+            "()": "webui.core.logformat.ContentFilter",
+            "keep": _env_bool("HOMEFIRE_LOG_CONTENT"),
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if os.environ.get("HOMEFIRE_LOG_FORMAT") == "json" else "text",
+            "filters": ["content"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
@@ -202,7 +223,7 @@ SECURE_CSP = {
 if _env_bool("HOMEFIRE_HTTPS"):
     SECURE_SSL_REDIRECT = True
     # Container and load-balancer checks speak plain HTTP to the app directly.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -63,6 +63,11 @@ async def aread(message_id: int) -> bytes:
         return await conn.get(text_key(message_id)) or b""
 
 
+def forget(message_id: int) -> None:
+    """Drop any buffer or stop flag under this id (ids can be reused after a reset)."""
+    client().delete(text_key(message_id), stop_key(message_id))
+
+
 def request_stop(message_id: int) -> None:
     client().set(stop_key(message_id), b"1", ex=KEEP_SECONDS)
 

@@ -16,6 +16,13 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
 def _long_api_stream(base_url: str, key: str, record: dict) -> None:
+    try:
+        _stream_into(base_url, key, record)
+    except Exception as exc:  # reported by the test, not lost in the thread
+        record["error"] = exc
+
+
+def _stream_into(base_url: str, key: str, record: dict) -> None:
     client = openai.OpenAI(base_url=f"{base_url}/v1", api_key=key, max_retries=0, timeout=120)
     stream = client.chat.completions.create(
         model="smollm2", stream=True, max_tokens=300, temperature=0,
@@ -37,7 +44,10 @@ async def test_browser_answer_streams_while_an_api_answer_is_streaming(
     api: dict = {}
     thread = threading.Thread(target=_long_api_stream, args=(asgi_server, key, api))
     thread.start()
+    deadline = time.monotonic() + 60
     while "first" not in api:  # the API answer is streaming
+        assert "error" not in api, api["error"]
+        assert time.monotonic() < deadline, "the API answer never started"
         await sync_to_async(time.sleep)(0.05)
 
     conversation = await Conversation.objects.acreate(owner=alice, model=bundled_model)

@@ -14,3 +14,21 @@ def test_unseen_part_reports_a_gap():
 def test_unseen_part_counts_bytes_not_characters():
     # "été" is 5 bytes: a reader holding "ét" (3 bytes) lacks only the last "é".
     assert unseen_part(3, 0, "été") == "é".encode()
+
+
+def test_a_new_answer_never_inherits_an_old_buffer_or_stop_flag(db, bundled_model, monkeypatch):
+    from inference.celery_app import app
+    from tests.streams import make_user
+    from webui.chat import services, streambuffer
+
+    monkeypatch.setattr(app, "send_task", lambda *args, **kwargs: None)
+    conversation = services.conversation_start(owner=make_user("alice"), content="hi")
+    answer = conversation.messages.get(role="assistant")
+    # Leftovers under the same id, as after a database reset.
+    streambuffer.append(answer.pk, "old text")
+    streambuffer.request_stop(answer.pk)
+    from webui.chat import dispatch
+
+    dispatch.enqueue_generation(message_id=answer.pk, queue="model.smollm2")
+    assert streambuffer.read(answer.pk) == b""
+    assert not streambuffer.stop_requested(answer.pk)
