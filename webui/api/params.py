@@ -10,7 +10,7 @@ ROLES = {"system", "user", "assistant"}
 MAX_BODY_BYTES = 1_000_000
 COMMON = {"model", "temperature", "top_p", "max_tokens", "stop", "seed", "stream",
           "stream_options", "n", "user"}  # fmt: skip
-CHAT_KEYS = COMMON | {"messages", "max_completion_tokens"}
+CHAT_KEYS = COMMON | {"messages", "max_completion_tokens", "store"}
 COMPLETION_KEYS = COMMON | {"prompt"}
 
 
@@ -22,6 +22,7 @@ class Request:
     include_usage: bool = False
     raw: bool = False
     sampling: dict = field(default_factory=dict)
+    store: bool = False
 
 
 def _reject_constant(name: str):
@@ -129,8 +130,11 @@ def chat_request(data: dict) -> Request:
     model, sampling, stream, usage = _common(data, CHAT_KEYS)
     if (limit := _integer(data, "max_completion_tokens", 1, 1_000_000)) is not None:
         sampling["max_tokens"] = limit
+    store = data.get("store", False)
+    if not isinstance(store, bool):
+        raise ApiError("'store' must be true or false.", param="store")
     sampling = {k: v for k, v in sampling.items() if v not in (None, [])}
-    return Request(model, _messages(data), stream, usage, sampling=sampling)
+    return Request(model, _messages(data), stream, usage, sampling=sampling, store=store)
 
 
 def completion_request(data: dict) -> Request:

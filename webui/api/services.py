@@ -7,6 +7,7 @@ from webui.api.errors import ApiError, ModelNotFound, NoWorker, RateLimited
 from webui.api.params import Request
 from webui.chat import dispatch
 from webui.chat.models import Conversation, Message
+from webui.chat.services import title_from
 from webui.registry.models import LLMModel
 from webui.registry.presence import workers_for
 
@@ -23,16 +24,18 @@ def model_for(slug: str) -> LLMModel:
 def check_limits(user) -> None:
     limit = settings.HOMEFIRE["API_MAX_ACTIVE"]
     active = Message.objects.filter(
-        conversation__owner=user,
-        conversation__source=Conversation.Source.API,
-        status__in=Message.ACTIVE_STATUSES,
+        conversation__owner=user, sampling__via="api", status__in=Message.ACTIVE_STATUSES
     ).count()
     if active >= limit:
         raise RateLimited(f"You have {active} requests in progress; the limit is {limit}.")
 
 
-def api_conversation_create(*, owner, model: LLMModel) -> Conversation:
-    """An API request's own conversation, kept out of the user's chat history."""
+def api_conversation_create(*, owner, model: LLMModel, request: Request) -> Conversation:
+    """An API request's own conversation: out of the chat history unless `store` is true."""
+    if request.store:
+        first = next((m["content"] for m in request.messages if m["role"] == "user"), "")
+        title = title_from(first) or "API conversation"
+        return Conversation.objects.create(owner=owner, model=model, title=title)
     return Conversation.objects.create(
         owner=owner, model=model, source=Conversation.Source.API, title="API request"
     )
@@ -55,7 +58,7 @@ def api_answer_queue(*, conversation: Conversation, request: Request) -> Message
         role=Message.Role.ASSISTANT,
         status=Message.Status.QUEUED,
         model=model,
-        sampling=request.sampling,
+        sampling={**request.sampling, "via": "api"},
     )
     transaction.on_commit(
         lambda: dispatch.enqueue_generation(message_id=answer.pk, queue=model.queue_name)

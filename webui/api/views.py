@@ -73,7 +73,9 @@ async def _generate(request, user, parse, shape):
     req = parse(params.parse_body(request.body))
     model = await sync_to_async(services.model_for)(req.model)
     await sync_to_async(services.check_limits)(user)
-    conversation = await sync_to_async(services.api_conversation_create)(owner=user, model=model)
+    conversation = await sync_to_async(services.api_conversation_create)(
+        owner=user, model=model, request=req
+    )
     subscription = Subscription(conversation.pk)
     await subscription.__aenter__()
     try:

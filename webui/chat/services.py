@@ -21,7 +21,7 @@ class MessageRejected(ValueError):
     """The message cannot be sent; the text says why, in words for the user."""
 
 
-def _title_from(content: str) -> str:
+def title_from(content: str) -> str:
     line = " ".join(content.split())
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
 
@@ -51,7 +51,7 @@ def conversation_start(*, owner, content: str, model: LLMModel | None = None) ->
     """Create a conversation titled after its first message, and send that message."""
     content = _clean_content(content)
     conversation = Conversation.objects.create(
-        owner=owner, title=_title_from(content), model=_usable_model(model)
+        owner=owner, title=title_from(content), model=_usable_model(model)
     )
     message_send(conversation=conversation, content=content)
     return conversation

@@ -90,7 +90,9 @@ def test_too_many_requests_at_once_is_429(api, settings):
     owner = ApiKey.objects.get().user
     conversation = Conversation.objects.create(owner=owner, source="api")
     for _ in range(4):
-        Message.objects.create(conversation=conversation, role="assistant", status="queued")
+        Message.objects.create(
+            conversation=conversation, role="assistant", status="queued", sampling={"via": "api"}
+        )
     with pytest.raises(openai.RateLimitError):
         api.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": "x"}])
 
@@ -128,3 +130,12 @@ def test_client_that_disconnects_stops_the_answer(api, bundled_model):
         message="the answer to end",
     )
     assert (answer.status, answer.completion_tokens < 400) == ("stopped", True), answer.content
+
+
+def test_store_true_keeps_the_conversation_in_the_users_history(api):
+    api.chat.completions.create(
+        model="smollm2", store=True, max_tokens=4,
+        messages=[{"role": "user", "content": "Remember this chat"}],
+    )  # fmt: skip
+    conversation = Conversation.objects.get()
+    assert (conversation.source, conversation.title) == ("chat", "Remember this chat")
