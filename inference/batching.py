@@ -95,6 +95,7 @@ class BatchEngine:
             raise RuntimeError("llama.cpp could not create a context (out of memory?)")
         self.memory = lc.llama_get_memory(self.ctx)
         self.batch = lc.llama_batch_init(n_batch, 0, parallel)
+        self._piece_buffer = ctypes.create_string_buffer(256)  # reused: one token at a time
         self.slots = [Slot(seq) for seq in range(parallel)]
         self.waiting: list[Job] = []
         self.inbox: queue.Queue = queue.Queue()
@@ -247,7 +248,7 @@ class BatchEngine:
             self._finish(job)
 
     def _piece(self, token: int) -> bytes:
-        buf = ctypes.create_string_buffer(64)
+        buf = self._piece_buffer
         size = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
         if size < 0:
             buf = ctypes.create_string_buffer(-size)
