@@ -158,6 +158,7 @@ HOMEFIRE = {
     "API_MAX_ACTIVE": int(os.environ.get("HOMEFIRE_API_MAX_ACTIVE", "4")),
     # /metrics wants "Authorization: Bearer <token>"; without a token, only this machine.
     "METRICS_TOKEN": os.environ.get("HOMEFIRE_METRICS_TOKEN", ""),
+    "MODELS_DIR": Path(os.environ.get("HOMEFIRE_MODELS_DIR", VAR_DIR / "models")),
 }
 
 # HOMEFIRE_LOG_FORMAT=json: one JSON object a line, for a log collector. Messages' text

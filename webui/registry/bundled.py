@@ -2,6 +2,7 @@
 
 import importlib.resources
 
+from webui.registry.gguf_info import inspect_gguf
 from webui.registry.models import LLMModel
 
 SLUG = "smollm2"
@@ -26,4 +27,7 @@ def ensure_bundled_model() -> tuple[LLMModel, bool]:
             "is_default": not LLMModel.objects.filter(is_default=True).exists(),
         },
     )
+    if created:
+        model.record_file_info(inspect_gguf(model.path))
+        model.save()
     return model, created

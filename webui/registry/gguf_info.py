@@ -31,6 +31,9 @@ class ModelInfo:
     has_chat_template: bool
     size_bytes: int
     name: str | None
+    layers: int | None = None
+    # Bytes of f16 K and V cache one token takes across all layers.
+    kv_bytes_per_token: int | None = None
 
 
 class _Truncated(Exception):
@@ -121,6 +124,7 @@ def _describe(reader: GGUFReader, size_bytes: int, path: Path) -> ModelInfo:
         active_parameters = parameters - unused_share
 
     name = _field(reader, "general.name")
+    layers = _int_field(reader, f"{architecture}.block_count")
     return ModelInfo(
         architecture=architecture,
         parameters=parameters,
@@ -133,7 +137,28 @@ def _describe(reader: GGUFReader, size_bytes: int, path: Path) -> ModelInfo:
         has_chat_template=bool(_field(reader, "tokenizer.chat_template")),
         size_bytes=size_bytes,
         name=name if isinstance(name, str) else None,
+        layers=layers,
+        kv_bytes_per_token=_kv_bytes_per_token(reader, architecture, layers),
     )
+
+
+def _kv_bytes_per_token(reader: GGUFReader, architecture: str, layers: int | None) -> int | None:
+    """Size of one token's f16 keys and values over every layer, or None if unknown."""
+    embedding = _int_field(reader, f"{architecture}.embedding_length")
+    heads = _widest(_field(reader, f"{architecture}.attention.head_count"))
+    kv_heads = _widest(_field(reader, f"{architecture}.attention.head_count_kv")) or heads
+    if not (layers and embedding and heads and kv_heads):
+        return None
+    key_length = _int_field(reader, f"{architecture}.attention.key_length") or embedding // heads
+    value_length = _int_field(reader, f"{architecture}.attention.value_length") or key_length
+    return layers * kv_heads * (key_length + value_length) * 2
+
+
+def _widest(value) -> int | None:
+    # Some architectures give a head count per layer; the cache is sized for the widest.
+    if isinstance(value, list):
+        value = max(value, default=None)
+    return int(value) if isinstance(value, int) else None
 
 
 def _field(reader: GGUFReader, key: str):

@@ -16,3 +16,16 @@ def resolve_model_path(path: str, models_dir: Path) -> Path:
     if not resolved.is_relative_to(root):
         raise OutsideModelsDir(f"{path}: resolves to {resolved}, outside {root}")
     return resolved
+
+
+def allowed_model_path(path: str) -> Path:
+    """Resolve a model's path against HOMEFIRE["MODELS_DIR"]; the bundled model is allowed too."""
+    from django.conf import settings
+
+    from webui.registry.bundled import bundled_model_path
+
+    # The bundled model lives inside site-packages, which no models folder contains.
+    bundled = Path(bundled_model_path()).resolve()
+    if Path(path).is_absolute() and Path(path).resolve() == bundled:
+        return bundled
+    return resolve_model_path(path, settings.HOMEFIRE["MODELS_DIR"])

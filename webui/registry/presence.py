@@ -6,7 +6,8 @@ a worker that dies simply stops refreshing, and its key expires.
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from django.conf import settings
 
@@ -24,6 +25,8 @@ class WorkerBeat:
     device: str
     active_messages: list[int]
     seen: float
+    # Bytes of memory the model has to fit in; known for CPU workers (the host's RAM).
+    memory_total: int | None = None
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__)
@@ -32,6 +35,8 @@ class WorkerBeat:
 def beat(worker: WorkerBeat) -> None:
     """Record that this worker is alive, for the heartbeat timeout."""
     ttl = settings.HOMEFIRE["WORKER_HEARTBEAT_TIMEOUT"]
+    if worker.memory_total is None and worker.device == "CPU":
+        worker = replace(worker, memory_total=host_memory_total())
     streambuffer.client().set(PREFIX + worker.name, worker.to_json(), ex=ttl)
 
 
@@ -56,3 +61,15 @@ def workers_for(model_slug: str) -> list[WorkerBeat]:
 
 def now() -> float:
     return time.time()
+
+
+def host_memory_total() -> int | None:
+    """This machine's RAM in bytes, from /proc/meminfo; None where that cannot be read."""
+    try:
+        lines = Path("/proc/meminfo").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return None

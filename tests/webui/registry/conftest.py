@@ -23,3 +23,18 @@ def gemma_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def models_folder(tmp_path, settings, smollm2_path) -> Path:
+    """A models folder set as MODELS_DIR: a real model, a truncated copy, and a text file."""
+    import shutil
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(smollm2_path, folder / "SmolLM2-135M-Instruct.Q4_1.gguf")
+    data = smollm2_path.read_bytes()
+    (folder / "cut-short.gguf").write_bytes(data[: len(data) // 2])
+    (folder / "notes.gguf").write_text("not a model\n")
+    settings.HOMEFIRE = {**settings.HOMEFIRE, "MODELS_DIR": folder}
+    return folder
