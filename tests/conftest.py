@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browsing import browser, page  # noqa: F401  (fixtures for every folder)
 from tests.environment import ROOT, RUN_DIR, free_port
 
 

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browsing import screenshot
 from tests.streams import make_user
 from webui.chat.models import Message
 

@@ -5,6 +5,7 @@ import time
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -69,8 +70,19 @@ async def _models(request, user):
 _models.methods = ("GET",)
 
 
+def _body(request) -> bytes:
+    # Django refuses bodies past DATA_UPLOAD_MAX_MEMORY_SIZE with a bare HTML 400;
+    # clients of this API expect the same JSON error as for any body over our own limit.
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise ApiError(
+            f"The request body is larger than {params.MAX_BODY_BYTES:,} bytes."
+        ) from None
+
+
 async def _generate(request, user, parse, shape):
-    req = parse(params.parse_body(request.body))
+    req = parse(params.parse_body(_body(request)))
     model = await sync_to_async(services.model_for)(req.model)
     await sync_to_async(services.check_limits)(user)
     conversation = await sync_to_async(services.api_conversation_create)(

@@ -34,6 +34,13 @@ EXCLUDED = ["contenttypes", "sessions", "admin.logentry", "auth.permission"]
 EXACT_JSON = "homefire-json"
 
 
+def _tableless_models() -> list[str]:
+    """Models with no table of their own (e.g. the admin's live Workers page)."""
+    from django.apps import apps
+
+    return [m._meta.label_lower for m in apps.get_models() if not m._meta.managed]
+
+
 class Command(BaseCommand):
     help = "Back up every conversation, message, model, user and API key into one file."
 
@@ -56,14 +63,14 @@ class Command(BaseCommand):
             call_command(
                 "dumpdata",
                 format=EXACT_JSON,
-                exclude=EXCLUDED,
+                exclude=[*EXCLUDED, *_tableless_models()],
                 natural_foreign=True,
                 output=str(data),
                 verbosity=0,
             )
             partial = Path(work) / target.name
             with tarfile.open(partial, "w:gz") as archive:
-                _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=2).encode())
+                _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=2, default=str).encode())
                 archive.add(data, arcname=DATA, filter=_private)
             # Password and API key hashes are inside: for the owner's eyes only.
             partial.chmod(0o600)

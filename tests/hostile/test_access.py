@@ -1,0 +1,208 @@
+"""Everyone but the owner, over every URL and object id: nothing seen, nothing changed."""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, get_resolver
+
+from tests.hostile.tally import tried
+from tests.streams import session_cookie
+from webui.chat.models import Conversation, Message
+
+pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
+
+LOGIN = "/accounts/login/"
+
+
+def _routes(owned) -> list[tuple[str, str, dict]]:
+    """(method, path, data) for every chat and keys URL, filled with Alice's ids."""
+    c, q, a, k = owned.conversation.pk, owned.question.pk, owned.answer.pk, owned.key.pk
+    routes = [
+        ("GET", "/", {}),
+        ("GET", "/archived/", {}),
+        ("GET", "/sidebar/", {}),
+        ("GET", "/search/?q=secret", {}),
+        ("POST", "/c/new/", {"content": "hello"}),
+        ("GET", "/export.json", {}),
+        ("GET", "/import/", {}),
+        ("GET", "/accounts/keys/", {}),
+        ("POST", "/accounts/keys/", {"name": "stolen"}),
+    ]
+    for conversation in (c, c + 1000):  # Alice's, and one that does not exist
+        routes += [
+            ("GET", f"/c/{conversation}/", {}),
+            ("POST", f"/c/{conversation}/rename/", {"title": "owned by bob"}),
+            ("POST", f"/c/{conversation}/arrange/", {"action": "pin"}),
+            ("POST", f"/c/{conversation}/arrange/", {"action": "archive"}),
+            ("GET", f"/c/{conversation}/delete/", {}),
+            ("POST", f"/c/{conversation}/delete/", {}),
+            ("GET", f"/c/{conversation}/export.md", {}),
+            ("GET", f"/c/{conversation}/export.json", {}),
+        ]
+    for message in (q, a, a + 1000):
+        routes.append(("POST", f"/m/{message}/stop/", {}))
+    for key in (k, k + 1000):
+        routes.append(("POST", f"/accounts/keys/{key}/revoke/", {}))
+    return routes
+
+
+def _names(patterns, prefix="") -> set[str]:
+    names = set()
+    for entry in patterns:
+        if isinstance(entry, URLPattern):
+            names.add(prefix + str(entry.pattern))
+        else:
+            names |= _names(entry.url_patterns, prefix + str(entry.pattern))
+    return names
+
+
+def test_every_chat_and_keys_url_is_in_the_matrix(owned):
+    resolver = get_resolver()
+    names = {
+        n for n in _names(resolver.url_patterns) if not n.startswith(("admin/", "accounts/login"))
+    }
+    covered = {
+        "",
+        "archived/",
+        "sidebar/",
+        "search/",
+        "c/new/",
+        "c/<int:conversation_id>/",
+        "c/<int:conversation_id>/rename/",
+        "c/<int:conversation_id>/arrange/",
+        "c/<int:conversation_id>/delete/",
+        "c/<int:conversation_id>/export.md",
+        "c/<int:conversation_id>/export.json",
+        "export.json",
+        "import/",
+        "m/<int:message_id>/stop/",
+        "accounts/keys/",
+        "accounts/keys/<int:key_id>/revoke/",
+        # /v1 takes no object ids: its users are checked key by key below.
+        "v1/models",
+        "v1/chat/completions",
+        "v1/completions",
+    }
+    chat_and_api = {
+        n
+        for n in names
+        if n.startswith(("c/", "m/", "v1/", "accounts/keys"))
+        or n in {"", "archived/", "sidebar/", "search/", "export.json", "import/"}
+    }
+    assert chat_and_api <= covered, f"not in the access matrix: {chat_and_api - covered}"
+
+
+def _client_for(actor: str, owned) -> Client:
+    client = Client()
+    if actor == "bob":
+        client.force_login(owned.bob)
+    elif actor == "inactive":
+        client.force_login(owned.carol)
+        owned.carol.is_active = False
+        owned.carol.save()
+    return client
+
+
+@pytest.mark.parametrize("actor", ["bob", "anonymous", "inactive"])
+def test_nobody_else_reaches_or_changes_alices_objects(owned, actor):
+    client = _client_for(actor, owned)
+    before = owned.snapshot()
+    foreign = [r for r in _routes(owned) if any(ch.isdigit() for ch in r[1])]
+    for method, path, data in foreign:
+        response = client.post(path, data) if method == "POST" else client.get(path)
+        tried("access")
+        if actor == "bob":
+            assert response.status_code in (403, 404), (method, path, response.status_code)
+        else:
+            assert response.status_code == 302, (method, path, response.status_code)
+            assert response["Location"].startswith(LOGIN), (method, path)
+    assert owned.snapshot() == before
+
+
+@pytest.mark.parametrize("actor", ["anonymous", "inactive"])
+def test_every_page_sends_strangers_to_log_in(owned, actor):
+    client = _client_for(actor, owned)
+    before = owned.snapshot()
+    for method, path, data in _routes(owned):
+        response = client.post(path, data) if method == "POST" else client.get(path)
+        tried("access")
+        assert response.status_code == 302, (method, path, response.status_code)
+        assert response["Location"].startswith(LOGIN), (method, path)
+    assert owned.snapshot() == before
+    assert Conversation.objects.count() == 1
+
+
+def test_bobs_own_pages_show_nothing_of_alices(owned):
+    client = Client()
+    client.force_login(owned.bob)
+    for path in ("/", "/archived/", "/sidebar/", "/search/?q=secret", "/accounts/keys/"):
+        body = client.get(path).content.decode()
+        tried("access")
+        assert "alice secret plans" not in body and "alice-key" not in body, path
+    exported = client.get("/export.json").content.decode()
+    tried("access")
+    assert "alice secret plans" not in exported
+
+
+def test_session_of_a_deactivated_user_stops_working(owned):
+    client = Client()
+    client.force_login(owned.alice)
+    assert client.get(f"/c/{owned.conversation.pk}/").status_code == 200
+    owned.alice.is_active = False
+    owned.alice.save()
+    response = client.get(f"/c/{owned.conversation.pk}/")
+    tried("access")
+    assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+def _api(client: Client, raw: str, path: str, body: dict | None = None):
+    headers = {"Authorization": f"Bearer {raw}"}
+    if body is None:
+        return client.get(path, headers=headers)
+    return client.post(path, body, content_type="application/json", headers=headers)
+
+
+def test_a_key_never_reaches_another_users_data(owned):
+    client = Client()
+    before = owned.snapshot()
+    alice_messages = Message.objects.filter(conversation__owner=owned.alice).count()
+    assert _api(client, owned.bob_raw_key, "/v1/models").status_code == 200
+    body = {"model": owned.conversation.model.slug, "messages": [{"role": "user", "content": "hi"}]}
+    for path in ("/v1/chat/completions", "/v1/completions"):
+        payload = body if "chat" in path else {"model": body["model"], "prompt": "hi"}
+        # No worker serves the model in this test: the request ends early, as Bob's.
+        response = _api(client, owned.bob_raw_key, path, payload)
+        tried("access")
+        assert response.status_code in (200, 503), response.content
+    assert not Conversation.objects.filter(owner=owned.alice).exclude(pk=owned.conversation.pk)
+    assert Message.objects.filter(conversation__owner=owned.alice).count() == alice_messages
+    assert owned.snapshot() == before
+    # A key with Alice's prefix but Bob's secret (or the other way round) is nobody's.
+    forged = f"hf_{owned.key.prefix}_{owned.bob_raw_key.split('_', 2)[2]}"
+    tried("access")
+    assert _api(client, forged, "/v1/models").status_code == 401
+
+
+def test_an_inactive_users_key_gets_401(owned):
+    client = Client()
+    owned.alice.is_active = False
+    owned.alice.save()
+    for path, body in (
+        ("/v1/models", None),
+        ("/v1/chat/completions", {"model": "x", "messages": [{"role": "user", "content": "hi"}]}),
+        ("/v1/completions", {"model": "x", "prompt": "hi"}),
+    ):
+        response = _api(client, owned.raw_key, path, body)
+        tried("access")
+        assert response.status_code == 401, (path, response.content)
+        assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_session_cookie_is_no_api_key(owned):
+    client = Client()
+    cookie = session_cookie(owned.alice)
+    response = _api(client, cookie, "/v1/models")
+    tried("access")
+    assert response.status_code == 401
+    client.cookies["sessionid"] = cookie
+    tried("access")
+    assert client.get("/v1/models").status_code == 401
