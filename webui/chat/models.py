@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 
 class Conversation(models.Model):
@@ -26,6 +27,19 @@ class Conversation(models.Model):
     )
     pinned = models.BooleanField(default=False, help_text="Shown first in the sidebar.")
     archived = models.BooleanField(default=False, help_text="Hidden from the sidebar's list.")
+    system_prompt = models.TextField(blank=True)
+    temperature = models.FloatField(null=True, blank=True, help_text="Empty: the model's default.")
+    top_p = models.FloatField(null=True, blank=True, help_text="Empty: the model's default.")
+    max_tokens = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: the model's default."
+    )
+    share_token = models.CharField(
+        max_length=43,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Set while the conversation is shared read-only with the team by link.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -75,6 +89,22 @@ class Message(models.Model):
     truncated_turns = models.PositiveIntegerField(
         default=0, help_text="Oldest messages left out of the prompt to fit the context."
     )
+    # Versions and branches: each message follows its parent (null: the conversation's
+    # first message, or one stored before versions existed, which follows the message
+    # before it). Regenerating an answer or editing a question adds a version beside it;
+    # only the shown version of each is part of the conversation (see webui.chat.versions).
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    version_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="later_versions",
+        help_text="The first version of this message; empty for a first version.",
+    )
+    shown = models.BooleanField(default=True, help_text="The version chosen among its versions.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -91,3 +121,10 @@ class Message(models.Model):
         return self.status in {self.Status.QUEUED, self.Status.STREAMING}
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.STREAMING)
+
+    @cached_property
+    def versions(self):
+        """Which of its versions this is (set in bulk by the selectors for a whole page)."""
+        from webui.chat.versions import version_info
+
+        return version_info(self)

@@ -1,7 +1,7 @@
 """The models a team can chat with: one row per GGUF file a worker can load."""
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator, URLValidator
 from django.db import models, transaction
 
 from webui.registry.gguf_info import ModelInfo, NotAGGUF, inspect_gguf
@@ -29,6 +29,36 @@ class LLMModel(models.Model):
     max_tokens = models.PositiveIntegerField(
         default=512, help_text="Longest answer, in tokens.", validators=[MinValueValidator(1)]
     )
+    max_tokens_limit = models.PositiveIntegerField(
+        "longest answer a user may ask for",
+        default=2048,
+        validators=[MinValueValidator(1)],
+        help_text="Users may raise their conversation's answer length up to this, in tokens.",
+    )
+    temperature = models.FloatField(
+        "default temperature", default=0.7, validators=[MinValueValidator(0.0)]
+    )
+    temperature_max = models.FloatField(
+        "highest temperature a user may choose", default=2.0, validators=[MinValueValidator(0.0)]
+    )
+    top_p = models.FloatField("default top-p", default=0.95, validators=[MinValueValidator(0.0)])
+    kv_cache_type = models.CharField(
+        "KV-cache type",
+        max_length=8,
+        default="f16",
+        choices=[("f16", "f16"), ("q8_0", "q8_0 (half the memory)"), ("q4_0", "q4_0")],
+        help_text="Quantized caches need flash attention.",
+    )
+    flash_attention = models.BooleanField(
+        default=False,
+        help_text="Ticked: always on. Unticked: llama.cpp decides for the device it runs on.",
+    )
+    chat_template = models.TextField(
+        "chat-template override",
+        blank=True,
+        help_text="Jinja2; empty uses the template in the GGUF file. Checked in a sandbox.",
+    )
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
     enabled = models.BooleanField(default=True)
     is_default = models.BooleanField("default", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -64,10 +94,35 @@ class LLMModel(models.Model):
                 LLMModel.objects.exclude(pk=self.pk).filter(is_default=True).update(
                     is_default=False
                 )
+            if self.pk and self.sha256:
+                # Another file, another checksum: computed again in the background.
+                old_path = LLMModel.objects.filter(pk=self.pk).values_list("path", flat=True)
+                if old_path.first() not in (None, self.path):
+                    self.sha256 = ""
             super().save(*args, **kwargs)
+            if not self.sha256:
+                from webui.registry.jobs import enqueue_hash
+
+                pk = self.pk
+                transaction.on_commit(lambda: enqueue_hash(pk))
 
     def clean(self) -> None:
-        """Refuse a path outside the models folder or a file that is not a whole GGUF."""
+        """Refuse a path outside the models folder or a file that is not a whole GGUF,
+        a quantized KV cache without flash attention, a chat template that fails."""
+        errors = {}
+        if self.kv_cache_type != "f16" and not self.flash_attention:
+            errors["kv_cache_type"] = (
+                f"A {self.kv_cache_type} KV cache needs flash attention: tick it, or use f16."
+            )
+        if self.chat_template.strip():
+            from webui.registry.template_check import TemplateRefused, check_chat_template
+
+            try:
+                check_chat_template(self.chat_template)
+            except TemplateRefused as exc:
+                errors["chat_template"] = str(exc)
+        if errors:
+            raise ValidationError(errors)
         if not self.path:
             return
         try:
@@ -96,6 +151,63 @@ class LLMModel(models.Model):
     @property
     def queue_name(self) -> str:
         return f"model.{self.slug}"
+
+
+class ModelDownload(models.Model):
+    """A GGUF file being fetched from an HTTP(S) URL into the models folder (see downloading.py)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        DOWNLOADING = "downloading"
+        VERIFYING = "verifying"
+        DONE = "done"
+        FAILED = "failed"
+
+    url = models.URLField(
+        "URL",
+        max_length=2000,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="HTTP(S) link to a .gguf file, e.g. a Hugging Face “resolve” link.",
+    )
+    filename = models.CharField(
+        max_length=200,
+        help_text="Name of the file in the models folder; a .gguf name without folders.",
+    )
+    expected_sha256 = models.CharField(
+        "expected SHA-256",
+        max_length=64,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[0-9a-f]{64}$", "64 hexadecimal digits (lowercase), or empty.")
+        ],
+        help_text="When given, the file is kept only if its checksum matches.",
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    bytes_total = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    model = models.ForeignKey(
+        LLMModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="downloads"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "download"
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def percent(self) -> int | None:
+        if not self.bytes_total:
+            return None
+        return min(100, self.bytes_done * 100 // self.bytes_total)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.state in {self.State.QUEUED, self.State.DOWNLOADING, self.State.VERIFYING}
 
 
 class Worker(models.Model):
