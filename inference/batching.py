@@ -77,7 +77,17 @@ def next_fair(waiting: list[Job], last_turn: dict[str, int]) -> Job:
 class BatchEngine:
     """Owns a llama.cpp context with `parallel` sequences and the thread that decodes them."""
 
-    def __init__(self, llm, *, parallel: int, n_ctx: int, n_threads: int, n_batch: int = 512):
+    def __init__(
+        self,
+        llm,
+        *,
+        parallel: int,
+        n_ctx: int,
+        n_threads: int,
+        n_batch: int = 512,
+        kv_type: int | None = None,
+        flash_attn: bool = False,
+    ):
         self.llm = llm
         self.vocab = llm._model.vocab
         self.n_ctx = n_ctx
@@ -90,6 +100,11 @@ class BatchEngine:
         # One cache per sequence: attention for one conversation never spans the
         # others, so its tokens do not depend on what else is being decoded.
         params.kv_unified = False
+        if kv_type is not None:  # the admin's KV-cache type (quantized types need flash attention)
+            params.type_k = params.type_v = kv_type
+        if flash_attn:
+            params.flash_attn_type = lc.LLAMA_FLASH_ATTN_TYPE_ENABLED
+        self.context_params = params  # as given to llama.cpp, for tests and diagnostics
         self.ctx = lc.llama_init_from_model(llm.model, params)
         if not self.ctx:
             raise RuntimeError("llama.cpp could not create a context (out of memory?)")

@@ -15,6 +15,10 @@ FALLBACK_TEMPLATE = (
 )
 
 
+# KV-cache types an admin may choose, as llama.cpp's ggml_type numbers.
+KV_CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
+
+
 class PromptTooLong(ValueError):
     """The newest message alone does not fit in the model's context."""
 
@@ -63,7 +67,9 @@ class TextModel(Protocol):
 
     n_ctx: int
 
-    def build_prompt(self, messages: Sequence[dict], max_tokens: int) -> Prompt: ...
+    def build_prompt(
+        self, messages: Sequence[dict], max_tokens: int, *, answer_prefix: str = ""
+    ) -> Prompt: ...
 
     def build_raw_prompt(self, text: str, max_tokens: int) -> Prompt: ...
 
@@ -83,7 +89,16 @@ class LlamaModel:
     """A GGUF model held resident by llama-cpp-python for the life of the worker."""
 
     def __init__(
-        self, path: str, *, n_ctx: int, n_gpu_layers: int = 0, n_threads: int = 0, parallel: int = 1
+        self,
+        path: str,
+        *,
+        n_ctx: int,
+        n_gpu_layers: int = 0,
+        n_threads: int = 0,
+        parallel: int = 1,
+        kv_cache_type: str = "f16",
+        flash_attention: bool = False,
+        chat_template: str = "",
     ):
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -102,8 +117,21 @@ class LlamaModel:
             verbose=False,
         )
         self.n_ctx = min(n_ctx, self.llm._model.n_ctx_train())
-        self.engine = BatchEngine(self.llm, parallel=parallel, n_ctx=self.n_ctx, n_threads=threads)
-        template = self.llm.metadata.get("tokenizer.chat_template") or FALLBACK_TEMPLATE
+        self.engine = BatchEngine(
+            self.llm,
+            parallel=parallel,
+            n_ctx=self.n_ctx,
+            n_threads=threads,
+            kv_type=KV_CACHE_TYPES[kv_cache_type],
+            flash_attn=flash_attention,
+        )
+        # The admin's override (checked in a sandbox when saved) comes before the file's own.
+        template = (
+            chat_template.strip()
+            or self.llm.metadata.get("tokenizer.chat_template")
+            or FALLBACK_TEMPLATE
+        )
+        self.template = template
         eos, bos = self.llm.token_eos(), self.llm.token_bos()
         # Jinja2ChatFormatter renders in jinja2's immutable sandbox: a GGUF's template
         # is data from a file, not code to trust.
@@ -122,15 +150,27 @@ class LlamaModel:
         text = self._formatter(messages=list(messages)).prompt
         return self.llm.tokenize(text.encode(), add_bos=True, special=True)
 
-    def build_prompt(self, messages: Sequence[dict], max_tokens: int) -> Prompt:
-        """Render the history with the model's template, dropping the oldest turns to fit."""
+    def build_prompt(
+        self, messages: Sequence[dict], max_tokens: int, *, answer_prefix: str = ""
+    ) -> Prompt:
+        """Render the history with the model's template, dropping the oldest turns to fit.
+
+        `answer_prefix` is the start of the answer, already written: the prompt ends with
+        it, after the template's opening of the assistant's turn and with no end of turn,
+        so that the model goes on writing the same answer.
+        """
+        prefix = (
+            self.llm.tokenize(answer_prefix.encode(), add_bos=False, special=False)
+            if answer_prefix
+            else []
+        )
         system = [m for m in messages if m["role"] == "system"]
         turns = [m for m in messages if m["role"] != "system"]
         # Leave room for at least a short answer, or the whole answer when it fits.
         reserve = min(max_tokens, max(self.n_ctx // 4, 16))
         dropped = 0
         while True:
-            tokens = self._tokens(system + turns)
+            tokens = self._tokens(system + turns) + prefix
             if len(tokens) + reserve <= self.n_ctx:
                 break
             if len(turns) <= 1:

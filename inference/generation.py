@@ -3,8 +3,11 @@
 import logging
 import time
 
+import redis
+
 from inference.engine import Figures, PromptTooLong, Sampling, TextModel
-from webui.chat import broadcast, events, services, streambuffer
+from webui.chat import broadcast, events, services, streambuffer, versions
+from webui.chat.conversation_settings import effective, max_tokens_bound
 from webui.chat.models import Message
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,13 @@ class _Streamer:
         self.pending: list[str] = []
         self.last_flush = 0.0
         self.last_save = time.monotonic()
+        self.buffered = 0  # bytes of the text in the Redis buffer
+
+    def resume_from(self, text: str) -> None:
+        """Start from an answer's earlier text, put back in its buffer for views to read."""
+        streambuffer.replace(self.message.pk, text)
+        self.parts = [text]
+        self.buffered = len(text.encode())
 
     @property
     def text(self) -> str:
@@ -41,35 +51,80 @@ class _Streamer:
             services.generation_progress(message_id=self.message.pk, content=self.text)
 
     def flush(self, now: float | None = None) -> None:
+        """Send what is pending; if Redis is away, keep it and try again at the next flush.
+
+        If Redis lost the buffer (restarted without its data), write the whole text again
+        and have every view redraw the answer from it, so that no view misses a part.
+        """
         self.last_flush = now or time.monotonic()
         if not self.pending:
             return
-        chunk, self.pending = "".join(self.pending), []
-        offset = streambuffer.append(self.message.pk, chunk)
-        broadcast.to_conversation(
-            self.message.conversation_id, events.message_delta(self.message.pk, offset, chunk)
-        )
+        chunk = "".join(self.pending)
+        try:
+            offset = streambuffer.append(self.message.pk, chunk)
+            self.pending = []
+            if offset == self.buffered:
+                event = events.message_delta(self.message.pk, offset, chunk)
+            else:
+                log.warning(
+                    "answer %s: its stream buffer was lost; writing it again", self.message.pk
+                )
+                streambuffer.replace(self.message.pk, self.text)
+                event = events.message_changed(self.message.pk)
+            self.buffered = len(self.text.encode())
+        except redis.RedisError:
+            log.warning("answer %s: Redis does not answer; keeping the text", self.message.pk)
+            return
+        try:
+            broadcast.to_conversation(self.message.conversation_id, event)
+        except Exception:  # views catch up from the buffer once the channel layer is back
+            log.warning("answer %s: could not reach the open views", self.message.pk)
 
 
 def history_for(message: Message) -> list[dict]:
-    """The conversation up to this answer, as chat-template messages."""
-    earlier = (
-        Message.objects.filter(conversation_id=message.conversation_id, id__lt=message.pk)
-        .exclude(role=Message.Role.ASSISTANT, status__in=[*Message.ACTIVE_STATUSES, "failed"])
+    """The conversation up to this answer, as chat-template messages.
+
+    Only the messages this answer follows: the chosen version of each, never those of
+    other branches (see webui.chat.versions). Failed or unfinished answers are left out.
+    """
+    rows = list(
+        Message.objects.filter(conversation_id=message.conversation_id)
         .order_by("created_at", "id")
-        .values("role", "content")
+        .only("id", "role", "content", "status", "parent_id", "version_of_id", "shown")
     )
-    return [{"role": m["role"], "content": m["content"]} for m in earlier if m["content"]]
+    skipped = {*Message.ACTIVE_STATUSES, Message.Status.FAILED}
+    history = [
+        {"role": m.role, "content": m.content}
+        for m in versions.ancestors(message, rows)
+        if m.content and not (m.role == Message.Role.ASSISTANT and m.status in skipped)
+    ]
+    system_prompt = message.conversation.system_prompt.strip()
+    return ([{"role": "system", "content": system_prompt}] if system_prompt else []) + history
+
+
+def _stop_requested(message_id: int) -> bool:
+    """Whether Stop was pressed; while Redis is away nobody could press it."""
+    try:
+        return streambuffer.stop_requested(message_id)
+    except redis.RedisError:
+        return False
 
 
 def sampling_for(message: Message) -> Sampling:
-    """The answer's own settings (already validated), within its model's longest answer."""
-    limit = message.model.max_tokens if message.model else Sampling.max_tokens
+    """The answer's own settings (the API's, validated), else its conversation's, else its
+    model's defaults; never past the bounds the admin set for the model."""
     chosen = message.sampling or {}
+    model = message.model
+    if model is None:
+        defaults = Sampling()
+        temperature_max, max_tokens = 2.0, defaults.max_tokens
+    else:
+        defaults = effective(message.conversation, model)
+        temperature_max, max_tokens = model.temperature_max, max_tokens_bound(model)
     return Sampling(
-        temperature=chosen.get("temperature", Sampling.temperature),
-        top_p=chosen.get("top_p", Sampling.top_p),
-        max_tokens=min(chosen.get("max_tokens", limit), limit),
+        temperature=min(chosen.get("temperature", defaults.temperature), temperature_max),
+        top_p=min(chosen.get("top_p", defaults.top_p), 1.0),
+        max_tokens=min(chosen.get("max_tokens", defaults.max_tokens), max_tokens),
         stop=list(chosen.get("stop", [])),
         seed=chosen.get("seed"),
     )
@@ -83,10 +138,18 @@ def generate_reply(message_id: int, *, model: TextModel, worker_name: str) -> st
     streamer = _Streamer(message)
     figures = Figures()
     sampling = sampling_for(message)
+    # A claimed answer that has text already was cut at its length limit and is being
+    # continued: the model goes on from that text, and the answer grows.
+    earlier_text, earlier_tokens = message.content, message.completion_tokens or 0
     try:
         if message.sampling.get("raw"):
             prompt = model.build_raw_prompt(
                 history_for(message)[-1]["content"], sampling.max_tokens
+            )
+        elif earlier_text:
+            streamer.resume_from(earlier_text)
+            prompt = model.build_prompt(
+                history_for(message), sampling.max_tokens, answer_prefix=earlier_text
             )
         else:
             prompt = model.build_prompt(history_for(message), sampling.max_tokens)
@@ -95,12 +158,13 @@ def generate_reply(message_id: int, *, model: TextModel, worker_name: str) -> st
             prompt,
             sampling,
             figures,
-            should_stop=lambda: streambuffer.stop_requested(message_id),
+            should_stop=lambda: _stop_requested(message_id),
             user=str(conversation.owner_id),
             priority=1 if conversation.source == conversation.Source.API else 0,
         ):
             streamer.add(chunk)
         streamer.flush()
+        figures.completion_tokens += earlier_tokens
     except PromptTooLong as exc:
         return _finish(message, streamer, figures, Message.Status.FAILED, str(exc))
     except Exception as exc:

@@ -1,18 +1,77 @@
 """Celery tasks run by a worker that holds a model."""
 
+import logging
+
 from django.db import close_old_connections
 
-from inference import generation, resident
+from inference import generation, holding, resident, worker_control
 from inference.celery_app import app
+
+log = logging.getLogger(__name__)
 
 
 @app.task(name="inference.tasks.generate_reply")
 def generate_reply(message_id: int) -> str | None:
     worker = resident.current()
     try:
-        with worker.serving(message_id):
-            return generation.generate_reply(
+        if _hand_back(worker, message_id):
+            return None
+        with worker.serving(message_id) as served:
+            status = generation.generate_reply(
                 message_id, model=worker.model, worker_name=worker.name
             )
+            if status is None:
+                served.generated = False
+                _nothing_to_do(message_id)
+            return status
     finally:
+        holding.release(message_id)
         close_old_connections()
+
+
+def _nothing_to_do(message_id: int) -> None:
+    """The answer was not queued any more: stopped, deleted, or claimed by an earlier copy.
+
+    The broker hands a task out again when it was not acknowledged within the visibility
+    timeout (HOMEFIRE_BROKER_VISIBILITY_TIMEOUT), e.g. while a long answer still runs:
+    the copy is acknowledged here without generating anything.
+    """
+    if (generate_reply.request.delivery_info or {}).get("redelivered"):
+        log.warning(
+            "answer %s: its task was handed out again (past the broker's visibility "
+            "timeout); the answer was already taken, so this copy does nothing",
+            message_id,
+        )
+
+
+# A worker in these states takes no new answers (see inference/worker_control.py).
+NOT_TAKING = {"draining", worker_control.DRAINED, "loading", "failed"}
+
+
+def _hand_back(worker, message_id: int) -> bool:
+    """Send the task back to its queue if this worker must not take it; say whether it did.
+
+    Cancelling a worker's consumer (drain, or a switch to another model) takes effect a
+    moment after the order: a task received meanwhile goes back to the queue for a worker
+    that serves that model now, instead of being generated here, or with the wrong model.
+    """
+    from webui.chat import dispatch
+    from webui.chat.models import Message
+
+    answer = (
+        Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
+        .select_related("model")
+        .only("id", "queued_at", "model__slug")
+        .first()
+    )
+    if answer is None or answer.model is None:
+        return False  # nothing to take: the usual path acknowledges it
+    if worker.state not in NOT_TAKING and answer.model.slug == worker.model_slug:
+        return False
+    log.info("answer %s: handed back to model.%s (this worker is %s, serving %s)",
+             message_id, answer.model.slug, worker.state, worker.model_slug)  # fmt: skip
+    dispatch.enqueue_generation(
+        message_id=message_id, queue=answer.model.queue_name, queued_at=answer.queued_at,
+        again=True,
+    )  # fmt: skip
+    return True

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "webui.registry",
     "webui.chat",
     "webui.api",
+    "webui.team",
     "inference",
 ]
 
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "webui.team.middleware.AccountGateMiddleware",
     "webui.core.requestlog.RequestLogMiddleware",
 ]
 
@@ -159,6 +161,15 @@ HOMEFIRE = {
     # /metrics wants "Authorization: Bearer <token>"; without a token, only this machine.
     "METRICS_TOKEN": os.environ.get("HOMEFIRE_METRICS_TOKEN", ""),
     "MODELS_DIR": Path(os.environ.get("HOMEFIRE_MODELS_DIR", VAR_DIR / "models")),
+    # Running a team: the initial sign-up policy (then set in admin), days to keep
+    # conversations (0: forever; then set in admin), whether staff may read members'
+    # conversations (each read is audited), and log-in throttling.
+    "SIGNUP": os.environ.get("HOMEFIRE_SIGNUP", "open").strip().lower(),
+    "RETENTION_DAYS": int(os.environ.get("HOMEFIRE_RETENTION_DAYS", "0") or 0),
+    "ADMIN_CAN_READ": _env_bool("HOMEFIRE_ADMIN_CAN_READ"),
+    "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("HOMEFIRE_LOGIN_FAILURES", "5")),
+    "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("HOMEFIRE_LOGIN_FAILURES_PER_ADDRESS", "20")),
+    "LOGIN_THROTTLE_SECONDS": int(os.environ.get("HOMEFIRE_LOGIN_THROTTLE_SECONDS", "900")),
 }
 
 # HOMEFIRE_LOG_FORMAT=json: one JSON object a line, for a log collector. Messages' text
@@ -198,7 +209,16 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+# A task not acknowledged within the visibility timeout is handed out again (the claim
+# guard then keeps it from running twice). Workers look for such tasks about every
+# quarter of the timeout, at most every 100 s (Kombu's sweep: interval x throttle).
+BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("HOMEFIRE_BROKER_VISIBILITY_TIMEOUT", 6 * 3600))
+_restore_every = max(1, min(100, BROKER_VISIBILITY_TIMEOUT // 4))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": min(10, _restore_every),
+    "unacked_restore_throttle": max(1, _restore_every // 10),
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False

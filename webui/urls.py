@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("webui.api.urls")),
     path("accounts/", include("webui.accounts.urls")),
+    path("team/", include("webui.team.urls")),
     path("", include("webui.chat.urls")),
 ]

@@ -20,6 +20,21 @@ class UserRun:
     text: str = ""
     prompt_tokens: int = 0
 
+    @classmethod
+    def timed(cls, started, first, last, tokens: int, text: str, prompt_tokens: int):
+        """From the clock readings at the request, the first and the last piece of text."""
+        first = first or time.perf_counter()
+        span = (last - first) if last and last > first else None
+        return cls(
+            ttft_ms=(first - started) * 1000,
+            tokens=tokens,
+            tok_s=(tokens - 1) / span if span and tokens > 1 else 0.0,
+            started=started,
+            ended=last or first,
+            text=text,
+            prompt_tokens=prompt_tokens,
+        )
+
 
 async def _one_user(client: httpx.AsyncClient, url: str, key: str, body: dict) -> UserRun:
     started = time.perf_counter()
@@ -41,18 +56,8 @@ async def _one_user(client: httpx.AsyncClient, url: str, key: str, body: dict) -
                 last = time.perf_counter()
                 first = first or last
                 parts.append(data["choices"][0]["delta"]["content"])
-    first = first or time.perf_counter()
     tokens = tokens or len(parts)  # a server that sends no usage: one chunk per token
-    span = (last - first) if last and last > first else None
-    return UserRun(
-        ttft_ms=(first - started) * 1000,
-        tokens=tokens,
-        tok_s=(tokens - 1) / span if span and tokens > 1 else 0.0,
-        started=started,
-        ended=last or first,
-        text="".join(parts),
-        prompt_tokens=prompt_tokens,
-    )
+    return UserRun.timed(started, first, last, tokens, "".join(parts), prompt_tokens)
 
 
 async def run_users(base_url: str, keys: list[str], bodies: list[dict]) -> list[UserRun]:

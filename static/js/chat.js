@@ -18,7 +18,7 @@
       event.preventDefault();
       if (target.value.trim()) target.form.requestSubmit();
     }
-    if (event.key === "Escape" && !document.querySelector("dialog[open]")) {
+    if (event.key === "Escape" && !document.querySelector("dialog[open], .layout.drawer-open")) {
       var stop = document.querySelector('.message[data-status="streaming"] .message-actions button, .message[data-status="queued"] .message-actions button');
       if (stop) stop.click();
     }
@@ -51,4 +51,207 @@
   document.addEventListener("htmx:wsAfterMessage", function () { scrollToEnd(false); });
   document.addEventListener("htmx:wsAfterSend", function () { scrollToEnd(true); });
   document.addEventListener("DOMContentLoaded", function () { scrollToEnd(true); });
+})();
+
+// The sidebar as a drawer on phones, and the models' live states in pickers and badges.
+(function () {
+  "use strict";
+
+  function layout() { return document.getElementById("layout"); }
+
+  function setDrawer(open) {
+    var frame = layout(), toggle = document.getElementById("sidebar-toggle");
+    if (!frame || !toggle) return;
+    frame.classList.toggle("drawer-open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    var backdrop = frame.querySelector(".drawer-backdrop");
+    if (backdrop) backdrop.hidden = !open;
+    // While the drawer is open, the page behind it takes no focus or clicks.
+    var main = frame.querySelector(".main");
+    if (main) main.inert = open;
+    if (open) {
+      var first = document.querySelector("#sidebar .new-chat");
+      if (first) first.focus();
+    } else if (frame.contains(document.activeElement) && document.activeElement.closest("#sidebar")) {
+      toggle.focus();
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("#sidebar-toggle")) {
+      setDrawer(!layout().classList.contains("drawer-open"));
+    } else if (event.target.closest("[data-close-drawer]")) {
+      setDrawer(false);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var frame = layout();
+    if (event.key === "Escape" && frame && frame.classList.contains("drawer-open")) setDrawer(false);
+  });
+
+  // Grown past phone width with the drawer open: the sidebar is a column again.
+  var phone = window.matchMedia("(max-width: 720px)");
+  if (phone.addEventListener) phone.addEventListener("change", function (event) {
+    if (!event.matches) setDrawer(false);
+  });
+
+  function applyStates(states) {
+    states.forEach(function (s) {
+      document.querySelectorAll('[data-model-slug="' + CSS.escape(s.slug) + '"]').forEach(function (el) {
+        el.dataset.modelState = s.state;
+        el.dataset.modelWaiting = String(s.waiting);
+        el.textContent = el.tagName === "OPTION" ? el.dataset.modelName + " — " + s.label : s.label;
+      });
+    });
+  }
+
+  function pollStates() {
+    var frame = layout();
+    if (document.hidden || !frame || !document.querySelector("[data-model-state]")) return;
+    fetch(frame.dataset.modelStatesUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data) applyStates(data.models); })
+      .catch(function () { /* the next poll tries again */ });
+  }
+
+  setInterval(pollStates, 5000);
+})();
+
+// Actions on one message: copy an answer or a code block, edit and resend a question,
+// confirm a deletion in a <dialog>. Regenerate, Continue and the version arrows are
+// plain ws-send forms.
+(function () {
+  "use strict";
+
+  function copyText(text, button) {
+    function done(ok) {
+      var label = button.textContent;
+      button.textContent = ok ? "Copied" : "Copy failed";
+      button.classList.toggle("copied", ok);
+      setTimeout(function () { button.textContent = label; button.classList.remove("copied"); }, 1500);
+    }
+    function fallback() {
+      // Plain http on another host has no navigator.clipboard: copy through a selection.
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      area.remove();
+      button.focus();
+      done(ok);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
+    } else {
+      fallback();
+    }
+  }
+
+  // A Copy button on every code block of a rendered answer (the HTML stays as sanitized).
+  function addCodeCopyButtons(root) {
+    (root || document).querySelectorAll(".message .markdown pre").forEach(function (pre) {
+      if (pre.dataset.copyReady) return;
+      pre.dataset.copyReady = "yes";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button small copy-code";
+      button.dataset.copy = "code";
+      button.textContent = "Copy";
+      button.setAttribute("aria-label", "Copy code");
+      pre.parentNode.insertBefore(button, pre);
+    });
+  }
+
+  function closeEdit(article) {
+    var form = article.querySelector("form.message-edit");
+    if (form) form.remove();
+    article.classList.remove("editing");
+    var edit = article.querySelector("[data-edit]");
+    if (edit) { edit.hidden = false; edit.focus(); }
+  }
+
+  function openEdit(article) {
+    if (article.querySelector("form.message-edit")) return;
+    var template = article.querySelector("template[data-edit-form]");
+    var form = template.content.firstElementChild.cloneNode(true);
+    article.querySelector(".message-body").after(form);
+    article.classList.add("editing");
+    article.querySelector("[data-edit]").hidden = true;
+    if (window.htmx) window.htmx.process(form);
+    var area = form.querySelector("textarea");
+    area.focus();
+    area.setSelectionRange(area.value.length, area.value.length);
+  }
+
+  document.addEventListener("click", function (event) {
+    var copy = event.target.closest("[data-copy]");
+    if (copy) {
+      var text;
+      if (copy.dataset.copy === "code") {
+        text = copy.nextElementSibling.innerText;
+      } else {
+        var source = copy.parentNode.querySelector("template[data-copy-source]");
+        text = source ? source.content.textContent : "";
+      }
+      copyText(text, copy);
+      return;
+    }
+    var edit = event.target.closest("[data-edit]");
+    if (edit) { openEdit(edit.closest(".message")); return; }
+    var cancel = event.target.closest("[data-edit-cancel]");
+    if (cancel) { closeEdit(cancel.closest(".message")); return; }
+    var remove = event.target.closest("[data-delete-message]");
+    var dialog = document.getElementById("message-delete-dialog");
+    if (remove && dialog && dialog.showModal) {
+      event.preventDefault();
+      dialog.querySelector("form").action = remove.getAttribute("href");
+      dialog.showModal();
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var area = event.target;
+    if (!area.closest || !area.closest("form.message-edit")) return;
+    if (event.key === "Escape") {
+      event.stopPropagation();  // not the page's Escape, which stops an answer
+      closeEdit(area.closest(".message"));
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      if (area.value.trim()) area.form.requestSubmit();
+    }
+  }, true);
+
+  // A message action redraws the messages: put focus back on the same control of the
+  // message in the same place (the arrow pressed, or Regenerate on the new version).
+  var pending = null;
+  document.addEventListener("htmx:wsBeforeSend", function (event) {
+    var form = event.target.closest && event.target.closest(".message-tools form, form.message-edit");
+    var article = form && form.closest(".message");
+    if (!article) { pending = null; return; }
+    var button = form.querySelector("button[type=submit]");
+    pending = {
+      index: Array.prototype.indexOf.call(article.parentNode.children, article),
+      label: button.getAttribute("aria-label") || button.textContent.trim(),
+    };
+  });
+
+  function restoreFocus() {
+    if (!pending || (document.activeElement && document.activeElement !== document.body)) return;
+    var list = document.getElementById("messages");
+    var article = list && list.children[pending.index];
+    if (!article) return;
+    var target = Array.prototype.find.call(article.querySelectorAll("button, a"), function (el) {
+      return (el.getAttribute("aria-label") || el.textContent.trim()) === pending.label && !el.disabled;
+    }) || article.querySelector(".message-tools button:not([disabled]), .message-actions button");
+    if (target) { target.focus(); pending = null; }
+  }
+
+  document.addEventListener("htmx:wsAfterMessage", function () { addCodeCopyButtons(); restoreFocus(); });
+  document.addEventListener("DOMContentLoaded", function () { addCodeCopyButtons(); });
 })();

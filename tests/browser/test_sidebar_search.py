@@ -66,7 +66,10 @@ def test_sidebar_groups_by_day_and_loads_more_on_scroll(browser, page, asgi_serv
     try:
         small = phone.new_page()
         log_in(small, asgi_server, "alice")
+        # On a phone the sidebar is a drawer, opened by its toggle.
+        small.get_by_role("button", name="Conversations").click()
         expect(small.locator(".sidebar-group").first).to_be_visible()
+        small.wait_for_timeout(400)  # the drawer's slide-in, for the picture
         docs_screenshot(small, "sidebar-phone")
     finally:
         phone.close()

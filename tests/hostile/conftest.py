@@ -7,14 +7,14 @@ stays open and the async socket tests can no longer run.
 import pytest
 from django.contrib.auth import get_user_model
 
-from tests.hostile.tally import KINDS, fault_counts, tried_counts
+from tests.hostile.tally import KINDS, fault_counts, load_figures, tried_counts
 from webui.api.models import ApiKey
 from webui.chat import services
 from webui.registry.models import LLMModel
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not tried_counts and not fault_counts:
+    if not tried_counts and not fault_counts and not load_figures:
         return
     write = terminalreporter.write_line
     terminalreporter.section("hostile inputs tried")
@@ -25,11 +25,29 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         write(
             f"fault runs: {sent} sent, {stored} stored, {failed} failed with a reason, {lost} lost"
         )
+    if load_figures:
+        f = load_figures
+        write(
+            f"load run: {f['users']} users at once on one worker, {f['seconds']} s: "
+            f"{f['sent']} sent, {f['stored']} stored, {f['failed']} failed with a reason, "
+            f"{f['lost']} lost"
+        )
+        write(
+            f"  time to first token (worker) p50 {f['ttft_p50']:.2f} s, p95 {f['ttft_p95']:.2f} s; "
+            f"first text in the tab p50 {f['first_text_p50']:.2f} s, "
+            f"p95 {f['first_text_p95']:.2f} s"
+        )
+        write(f"  queue wait p50 {f['queue_wait_p50']:.2f} s, p95 {f['queue_wait_p95']:.2f} s")
 
 
 def make_user(username: str):
     """A user who logs in only through force_login: no password to hash, so fast."""
     return get_user_model().objects.create_user(username)
+
+
+# What an intruder might change on a conversation: its arrangement, settings and sharing.
+CONVERSATION_FIELDS = ("title", "pinned", "archived", "model_id", "system_prompt", "temperature",
+                       "top_p", "max_tokens", "share_token")  # fmt: skip
 
 
 class Owned:
@@ -53,8 +71,12 @@ class Owned:
         messages = self.conversation.messages.order_by("pk")
         keys = ApiKey.objects.filter(user=self.alice).order_by("pk")
         return (
-            list(conversation.values("title", "pinned", "archived", "model_id")),
-            list(messages.values("pk", "content", "status", "error")),
+            list(conversation.values(*CONVERSATION_FIELDS)),
+            list(
+                messages.values(
+                    "pk", "content", "status", "error", "shown", "parent_id", "version_of_id"
+                )
+            ),
             list(keys.values("pk", "name", "revoked_at", "hashed")),
         )
 

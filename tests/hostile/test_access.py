@@ -26,6 +26,15 @@ def _routes(owned) -> list[tuple[str, str, dict]]:
         ("GET", "/import/", {}),
         ("GET", "/accounts/keys/", {}),
         ("POST", "/accounts/keys/", {"name": "stolen"}),
+        ("GET", "/models/states/", {}),
+        # Alice's conversation is not shared: no token opens it (a digit marks it as foreign).
+        ("GET", f"/s/{'x' * 40}{c}/", {}),
+        ("GET", "/team/pending/", {}),
+        ("GET", "/team/my-usage/", {}),
+        ("GET", "/team/usage/", {}),
+        ("GET", "/team/usage.csv", {}),
+        ("GET", "/team/account/delete/", {}),
+        ("POST", "/team/account/delete/", {"password": "guess"}),
     ]
     for conversation in (c, c + 1000):  # Alice's, and one that does not exist
         routes += [
@@ -37,9 +46,17 @@ def _routes(owned) -> list[tuple[str, str, dict]]:
             ("POST", f"/c/{conversation}/delete/", {}),
             ("GET", f"/c/{conversation}/export.md", {}),
             ("GET", f"/c/{conversation}/export.json", {}),
+            ("POST", f"/c/{conversation}/settings/", {"system_prompt": "owned", "top_p": "1"}),
+            ("POST", f"/c/{conversation}/share/", {"action": "share"}),
+            ("POST", f"/c/{conversation}/share/", {"action": "unshare"}),
+            ("GET", f"/c/{conversation}/earlier/?before={q}", {}),
+            ("GET", f"/team/read/{conversation}/", {}),
+            ("POST", f"/team/read/{conversation}/", {"reason": "just curious"}),
         ]
     for message in (q, a, a + 1000):
         routes.append(("POST", f"/m/{message}/stop/", {}))
+        routes.append(("GET", f"/m/{message}/delete/", {}))
+        routes.append(("POST", f"/m/{message}/delete/", {}))
     for key in (k, k + 1000):
         routes.append(("POST", f"/accounts/keys/{key}/revoke/", {}))
     return routes
@@ -75,8 +92,20 @@ def test_every_chat_and_keys_url_is_in_the_matrix(owned):
         "export.json",
         "import/",
         "m/<int:message_id>/stop/",
+        "c/<int:conversation_id>/settings/",
+        "c/<int:conversation_id>/share/",
+        "c/<int:conversation_id>/earlier/",
+        "s/<str:token>/",
+        "models/states/",
+        "m/<int:message_id>/delete/",
         "accounts/keys/",
         "accounts/keys/<int:key_id>/revoke/",
+        "team/pending/",
+        "team/my-usage/",
+        "team/usage/",
+        "team/usage.csv",
+        "team/account/delete/",
+        "team/read/<int:conversation_id>/",
         # /v1 takes no object ids: its users are checked key by key below.
         "v1/models",
         "v1/chat/completions",
@@ -85,7 +114,7 @@ def test_every_chat_and_keys_url_is_in_the_matrix(owned):
     chat_and_api = {
         n
         for n in names
-        if n.startswith(("c/", "m/", "v1/", "accounts/keys"))
+        if n.startswith(("c/", "m/", "s/", "models/", "v1/", "accounts/keys", "team/"))
         or n in {"", "archived/", "sidebar/", "search/", "export.json", "import/"}
     }
     assert chat_and_api <= covered, f"not in the access matrix: {chat_and_api - covered}"
@@ -134,13 +163,28 @@ def test_every_page_sends_strangers_to_log_in(owned, actor):
 def test_bobs_own_pages_show_nothing_of_alices(owned):
     client = Client()
     client.force_login(owned.bob)
-    for path in ("/", "/archived/", "/sidebar/", "/search/?q=secret", "/accounts/keys/"):
+    for path in ("/", "/archived/", "/sidebar/", "/search/?q=secret", "/accounts/keys/",
+                 "/team/my-usage/"):  # fmt: skip
         body = client.get(path).content.decode()
         tried("access")
         assert "alice secret plans" not in body and "alice-key" not in body, path
     exported = client.get("/export.json").content.decode()
     tried("access")
     assert "alice secret plans" not in exported
+
+
+def test_team_pages_are_for_staff_and_invitation_links_open_nothing(owned):
+    client = Client()
+    client.force_login(owned.bob)
+    for path in ("/team/usage/", "/team/usage.csv?user=1", f"/team/read/{owned.conversation.pk}/"):
+        tried("access")
+        assert client.get(path).status_code == 404, path
+    # The invitation page is public by design: a made-up token gets the refusal page.
+    stranger = Client()
+    for token in ("nonsense", "x" * 64, "<script>"):
+        response = stranger.get(f"/accounts/invite/{token}/")
+        tried("access")
+        assert response.status_code == 403 and b"<script>" not in response.content
 
 
 def test_session_of_a_deactivated_user_stops_working(owned):
@@ -206,3 +250,25 @@ def test_session_cookie_is_no_api_key(owned):
     client.cookies["sessionid"] = cookie
     tried("access")
     assert client.get("/v1/models").status_code == 401
+
+
+def test_a_shared_link_lets_the_team_read_and_nothing_more(owned):
+    from webui.chat.sharing import conversation_share
+
+    token = conversation_share(conversation=owned.conversation)
+    before = owned.snapshot()
+    bob = Client()
+    bob.force_login(owned.bob)
+    page = bob.get(f"/s/{token}/")
+    tried("access")
+    assert page.status_code == 200 and "alice secret plans" in page.content.decode()
+    for method, path, data in _routes(owned):
+        if path.startswith(f"/c/{owned.conversation.pk}/") or path.startswith("/m/"):
+            response = bob.post(path, data) if method == "POST" else bob.get(path)
+            tried("access")
+            assert response.status_code in (403, 404), (method, path, response.status_code)
+    for actor in ("anonymous", "inactive"):
+        response = _client_for(actor, owned).get(f"/s/{token}/")
+        tried("access")
+        assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+    assert owned.snapshot() == before

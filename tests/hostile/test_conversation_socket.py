@@ -77,6 +77,26 @@ async def test_bob_cannot_stop_or_post_into_alices_conversation_from_his_own(own
     assert await Message.objects.filter(conversation=mine).acount() == 2
 
 
+@pytest.mark.parametrize("action", ["regenerate", "edit", "continue", "show_version"])
+async def test_bob_cannot_act_on_alices_messages_from_his_own_socket(owned_rows, action):
+    owned = owned_rows
+    mine = await Conversation.objects.acreate(owner=owned.bob, model=owned.conversation.model)
+    comm = communicator(
+        f"/ws/conversations/{mine.pk}/", cookie=await sync_to_async(session_cookie)(owned.bob)
+    )
+    assert (await comm.connect())[0]
+    before = await sync_to_async(owned.snapshot)()
+    for message_id in (owned.question.pk, owned.answer.pk, "1 OR 1=1", None, [1], -1):
+        frame = {"action": action, "message_id": message_id, "content": "taken over"}
+        await comm.send_to(text_data=json.dumps(frame))
+        tried("access")
+        reply = await comm.receive_from(timeout=5)
+        assert "not yours" in reply, reply
+    await comm.disconnect()
+    assert await sync_to_async(owned.snapshot)() == before
+    assert await Message.objects.filter(conversation=mine).acount() == 0
+
+
 @pytest.mark.parametrize(
     "origin", ["http://evil.example", "null", "http://localhost.evil.example", None]
 )

@@ -18,6 +18,8 @@ def _state_changing(owned) -> list[tuple[str, dict]]:
         (f"/c/{c}/arrange/", {"action": "pin"}),
         (f"/c/{c}/arrange/", {"action": "archive"}),
         (f"/c/{c}/delete/", {}),
+        (f"/c/{c}/settings/", {"system_prompt": "forged"}),
+        (f"/c/{c}/share/", {"action": "share"}),
         (f"/m/{a}/stop/", {}),
         ("/import/", {}),
         ("/accounts/keys/", {"name": "forged"}),

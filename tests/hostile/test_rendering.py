@@ -12,6 +12,7 @@ from tests.hostile.tally import tried
 from tests.inert import problems_in
 from tests.streams import make_user
 from webui.chat.models import Conversation, Message
+from webui.chat.sharing import conversation_share
 
 pytestmark = [
     pytest.mark.hostile,
@@ -99,6 +100,14 @@ def test_hostile_text_stays_text_after_reload_in_sidebar_search_and_exports(
         assert page.locator(f"#conversation-list :is({FORBIDDEN})").count() == 0
         tried("rendering", 2)
 
+        # The read-only view a shared link opens: the same text, as inert.
+        token = conversation_share(conversation=Conversation.objects.get(pk=conversation_id))
+        page.goto(f"{asgi_server}/s/{token}/")
+        expect(page.locator('.shared-conversation article[data-role="user"]')).to_contain_text(text)
+        assert page.locator(f".shared-conversation :is({FORBIDDEN})").count() == 0
+        _inert(page, ".shared-conversation .message-body")
+        tried("rendering")
+
         page.goto(f"{asgi_server}/search/?q={quote(marker)}")
         result = page.locator(f'.search-result[data-conversation-id="{conversation_id}"]')
         expect(result).to_be_visible()
@@ -128,3 +137,122 @@ def test_hostile_text_stays_text_after_reload_in_sidebar_search_and_exports(
     foreign = [url for url in requests if not url.startswith(asgi_server)]
     assert foreign == [], foreign
     assert Conversation.objects.count() == len(HOSTILE)
+
+
+# Model names come from two places an intruder may reach: the GGUF file's own
+# general.name (a file someone uploaded or copied in) and what an admin typed.
+GGUF_NAME = (
+    'g01 <img src=x onerror="alert(\'g01\')"><div hx-get="/accounts/keys/" hx-trigger="load">'
+)
+ADMIN_NAME = "a01 </option></select><script>alert('a01')</script><svg onload=alert(1)>\"'><iframe>"
+MODEL_NAME_MARKERS = ("g01", "a01")
+
+
+def _hostile_gguf(path) -> None:
+    """A tiny but whole GGUF file whose metadata names it with markup."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_name(GGUF_NAME)
+    writer.add_context_length(256)
+    writer.add_block_count(1)
+    writer.add_embedding_length(8)
+    writer.add_head_count(1)
+    writer.add_tensor("token_embd.weight", np.zeros((4, 8), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def _no_live_markup_from(page, markers) -> None:
+    """Nothing the names carry came alive: no handler, frame, script or htmx request."""
+    found = page.evaluate(
+        """markers => {
+            const bad = [];
+            for (const e of document.querySelectorAll('*')) {
+                const tag = e.outerHTML.slice(0, 160);
+                if ([...e.attributes].some(a => /^on/i.test(a.name))) bad.push(tag);
+                if (['IFRAME', 'OBJECT', 'EMBED'].includes(e.tagName)) bad.push(tag);
+                if (e.tagName === 'SCRIPT' && markers.some(m => e.textContent.includes(m)))
+                    bad.push(tag);
+                if (e.getAttribute('hx-get') === '/accounts/keys/') bad.push(tag);
+            }
+            return bad;
+        }""",
+        list(markers),
+    )
+    assert found == [], found
+
+
+def test_hostile_model_names_stay_text_in_picker_headers_shared_view_and_admin(
+    page, asgi_server, settings
+):
+    from django.contrib.auth import get_user_model
+
+    from webui.chat import services
+    from webui.chat.sharing import conversation_share
+    from webui.registry.models import LLMModel
+    from webui.registry.registering import register_file
+
+    models_dir = settings.HOMEFIRE["MODELS_DIR"]
+    models_dir.mkdir(parents=True, exist_ok=True)
+    _hostile_gguf(models_dir / "hostile-name.gguf")
+    from_file = register_file(models_dir / "hostile-name.gguf")
+    assert from_file.name == GGUF_NAME  # the name really came from the file
+    from_file.enabled = True
+    from_file.save()
+    typed = LLMModel.objects.create(
+        name=ADMIN_NAME, slug="hostile-typed", path=from_file.path, is_default=True
+    )
+    root = get_user_model().objects.create_superuser("root", password="pw-root-12345")
+    conversations = [
+        services.conversation_start(owner=root, content=f"Hello {m.slug}", model=m)
+        for m in (from_file, typed)
+    ]
+    token = conversation_share(conversation=conversations[0])
+
+    dialogs, requests = [], []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("request", lambda request: requests.append(request.url))
+    _log_in(page, asgi_server, "root")
+
+    page.goto(f"{asgi_server}/")  # the model picker
+    picker = page.locator("select[name=model] option")
+    names = picker.evaluate_all("options => options.map(o => o.textContent)")
+    for name in (GGUF_NAME, ADMIN_NAME):
+        assert any(text.startswith(name) for text in names), (name, names)
+    _no_live_markup_from(page, MODEL_NAME_MARKERS)
+    tried("rendering", 2)
+
+    for conversation, model in zip(conversations, (from_file, typed), strict=True):
+        page.goto(f"{asgi_server}/c/{conversation.pk}/")  # header, message header, sidebar
+        answer = page.locator('article[data-role="assistant"]')
+        expect(answer.locator(".who")).to_have_text(model.name)
+        expect(answer).to_contain_text(f"Waiting for a worker for {model.name}")
+        _no_live_markup_from(page, MODEL_NAME_MARKERS)
+        tried("rendering", 3)
+
+    page.goto(f"{asgi_server}/s/{token}/")  # the shared read-only view
+    expect(page.locator("main")).to_contain_text(GGUF_NAME)
+    _no_live_markup_from(page, MODEL_NAME_MARKERS)
+    tried("rendering")
+
+    for path in (
+        "/admin/registry/llmmodel/",
+        f"/admin/registry/llmmodel/{from_file.pk}/change/",
+        f"/admin/registry/llmmodel/{typed.pk}/change/",
+        "/admin/registry/worker/",
+    ):
+        response = page.goto(f"{asgi_server}{path}")
+        assert response.status == 200, path
+        _no_live_markup_from(page, MODEL_NAME_MARKERS)
+        tried("rendering")
+    page.goto(f"{asgi_server}/admin/registry/llmmodel/")
+    expect(page.locator("#result_list")).to_contain_text("g01 <img src=x")
+    screenshot(page, "hostile-model-names-admin")
+
+    assert dialogs == []
+    foreign = [url for url in requests if not url.startswith(asgi_server)]
+    assert foreign == [], foreign

@@ -11,7 +11,8 @@ from inference.bench.load import UserRun, percentile, summarise
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 KEYS = {"users", "ttft_p50_ms", "ttft_p95_ms", "tok_s_per_user", "tok_s_total", "raw_tok_s",
-        "raw_ttft_ms", "history_tokens", "first_turn_ttft_ms", "follow_up_ttft_ms"}  # fmt: skip
+        "raw_ttft_ms", "history_tokens", "first_turn_ttft_ms", "follow_up_ttft_ms",
+        "ws_ttft_p50_ms", "ws_ttft_p95_ms", "ws_tok_s_per_user", "ws_tok_s_total"}  # fmt: skip
 
 
 def test_bench_json_reports_each_user_count(asgi_server, live_worker, bundled_model):
@@ -23,7 +24,18 @@ def test_bench_json_reports_each_user_count(asgi_server, live_worker, bundled_mo
     for row in rows:
         assert set(row) >= KEYS
         assert row["tokens"] > 0 and row["tok_s_total"] > 0 and row["raw_tok_s"] > 0
+        # The WebSocket path answered too, within the conversation's own answer length.
+        assert 0 < row["ws_tokens"] <= 8 * row["users"] and row["ws_tok_s_total"] > 0
     assert rows[0]["history_tokens"] > 1500
+
+
+def test_websocket_path_alone_fills_the_plain_keys(asgi_server, live_worker, bundled_model):
+    out = StringIO()
+    call_command("bench", "--users", "1", "--url", asgi_server, "--max-tokens", "6",
+                 "--path", "websocket", "--json", stdout=out)  # fmt: skip
+    (row,) = json.loads(out.getvalue())
+    assert row["tok_s_total"] == row["ws_tok_s_total"] > 0
+    assert row["ttft_p50_ms"] == row["ws_ttft_p50_ms"] > 0
 
 
 def test_summary_percentiles_and_totals():

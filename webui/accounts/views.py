@@ -1,19 +1,39 @@
-"""Sign-up; logging in, out and changing passwords are Django's own views."""
+"""Sign-up, under the team's sign-up policy; logging in is Django's view, throttled."""
 
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from webui.accounts.forms import SignUpForm
+from webui.team.signup import SignupRefused, admit, signup_pass
+from webui.team.throttle import ThrottledAuthenticationForm
 
 
 @require_http_methods(["GET", "POST"])
-def signup(request):
+def signup(request, token: str | None = None):
     if request.user.is_authenticated:
         return redirect("chat:home")
+    token = token or request.POST.get("invite") or request.GET.get("invite") or None
+    try:
+        allowed = signup_pass(token)
+    except SignupRefused as exc:
+        return render(request, "registration/signup_refused.html", {"reason": exc}, status=403)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        try:
+            with transaction.atomic():
+                user = form.save()
+                admit(user, allowed)
+        except SignupRefused as exc:
+            return render(request, "registration/signup_refused.html", {"reason": exc}, status=403)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("chat:home")
-    return render(request, "registration/signup.html", {"form": form})
+    context = {"form": form, "invite": token or "", "policy": allowed.policy}
+    return render(request, "registration/signup.html", context)
+
+
+login_view = auth_views.LoginView.as_view(
+    redirect_authenticated_user=True, authentication_form=ThrottledAuthenticationForm
+)

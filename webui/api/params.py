@@ -126,6 +126,22 @@ def _common(data: dict, allowed: set[str]) -> tuple[str, dict, bool, bool]:
     return model, sampling, stream, bool(options.get("include_usage"))
 
 
+def check_model_bounds(sampling: dict, model) -> None:
+    """Refuse settings past the bounds the admin set for this model, naming the bound."""
+    temperature = sampling.get("temperature")
+    if temperature is not None and temperature > model.temperature_max:
+        raise ApiError(
+            f"'temperature' must be between 0 and {model.temperature_max:g} for '{model.slug}'.",
+            param="temperature",
+        )
+    limit = max(model.max_tokens_limit, model.max_tokens)
+    max_tokens = sampling.get("max_tokens")
+    if max_tokens is not None and max_tokens > limit:
+        raise ApiError(
+            f"'max_tokens' must be between 1 and {limit} for '{model.slug}'.", param="max_tokens"
+        )
+
+
 def chat_request(data: dict) -> Request:
     model, sampling, stream, usage = _common(data, CHAT_KEYS)
     if (limit := _integer(data, "max_completion_tokens", 1, 1_000_000)) is not None:

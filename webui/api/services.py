@@ -3,17 +3,20 @@
 from django.conf import settings
 from django.db import transaction
 
-from webui.api.errors import ApiError, ModelNotFound, NoWorker, RateLimited
+from webui.api.errors import AccountPending, ApiError, ModelNotFound, NoWorker, RateLimited
 from webui.api.params import Request
 from webui.chat import dispatch
 from webui.chat.models import Conversation, Message
 from webui.chat.services import title_from
 from webui.registry.models import LLMModel
 from webui.registry.presence import workers_for
+from webui.team import gate as team_gate
+from webui.team.access import models_for
 
 
-def model_for(slug: str) -> LLMModel:
-    model = LLMModel.objects.filter(slug=slug, enabled=True).first()
+def model_for(slug: str, user) -> LLMModel:
+    """The enabled model of this slug that the user may use (others do not exist for them)."""
+    model = models_for(user).filter(slug=slug).first()
     if model is None:
         raise ModelNotFound(f"The model '{slug}' does not exist or is disabled.", param="model")
     if not workers_for(model.slug):
@@ -21,7 +24,12 @@ def model_for(slug: str) -> LLMModel:
     return model
 
 
-def check_limits(user) -> None:
+def check_limits(user, model: LLMModel) -> None:
+    try:
+        team_gate.check_send(user=user, model=model)
+    except team_gate.Refused as exc:
+        error = {"pending": AccountPending, "model": ModelNotFound}.get(exc.kind, RateLimited)
+        raise error(str(exc), retry_after=exc.retry_after) from None
     limit = settings.HOMEFIRE["API_MAX_ACTIVE"]
     active = Message.objects.filter(
         conversation__owner=user, sampling__via="api", status__in=Message.ACTIVE_STATUSES

@@ -9,18 +9,21 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from webui.api import auth, params, services
-from webui.api.errors import ApiError, GenerationFailed, InvalidKey
+from webui.api import admission, auth, params, services
+from webui.api.errors import AccountPending, ApiError, GenerationFailed, InvalidKey
 from webui.api.follow import Subscription
 from webui.chat import services as chat_services
 from webui.chat.models import Message
-from webui.registry.models import LLMModel
+from webui.team import gate as team_gate
+from webui.team.access import models_for
 
 
 def _user(request):
     user = auth.user_for_key(auth.bearer_token(request.headers.get("Authorization")))
     if user is None:
         raise InvalidKey("Missing or invalid API key. Send 'Authorization: Bearer <key>'.")
+    if refusal := team_gate.account_refusal(user):
+        raise AccountPending(refusal)
     return user
 
 
@@ -53,7 +56,7 @@ def _api_view(handler):
 
 
 async def _models(request, user):
-    rows = LLMModel.objects.filter(enabled=True).order_by("slug")
+    rows = models_for(user).order_by("slug")
     data = [
         {
             "id": m.slug,
@@ -83,20 +86,22 @@ def _body(request) -> bytes:
 
 async def _generate(request, user, parse, shape):
     req = parse(params.parse_body(_body(request)))
-    model = await sync_to_async(services.model_for)(req.model)
-    await sync_to_async(services.check_limits)(user)
-    conversation = await sync_to_async(services.api_conversation_create)(
-        owner=user, model=model, request=req
-    )
-    subscription = Subscription(conversation.pk)
-    await subscription.__aenter__()
-    try:
-        answer = await sync_to_async(services.api_answer_queue)(
-            conversation=conversation, request=req
+    model = await sync_to_async(services.model_for)(req.model, user)
+    params.check_model_bounds(req.sampling, model)
+    async with admission.one_at_a_time(user.pk):  # the count and the new answer, together
+        await sync_to_async(services.check_limits)(user, model)
+        conversation = await sync_to_async(services.api_conversation_create)(
+            owner=user, model=model, request=req
         )
-    except BaseException:
-        await subscription.__aexit__()
-        raise
+        subscription = Subscription(conversation.pk)
+        await subscription.__aenter__()
+        try:
+            answer = await sync_to_async(services.api_answer_queue)(
+                conversation=conversation, request=req
+            )
+        except BaseException:
+            await subscription.__aexit__()
+            raise
     ident, created = f"{shape.prefix}-{answer.pk}", int(time.time())
     stream = _stream(subscription, answer, req, ident, created, shape)
     if req.stream:

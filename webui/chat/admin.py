@@ -1,16 +1,33 @@
+from django.conf import settings
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from webui.chat.models import Conversation, Message
 
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["title", "owner", "model", "updated_at"]
-    list_filter = ["model"]
-    search_fields = ["title", "owner__username"]
-    # Members' words are theirs: admins see who talks to which model, not what is said.
-    fields = ["title", "owner", "model", "created_at", "updated_at"]
+    list_display = ["label", "owner", "model", "source", "updated_at"]
+    list_filter = ["model", "source"]
+    search_fields = ["owner__username"]
+    # Members' words are theirs: admins see who talks to which model, not what is said
+    # (titles are made from the first message, so they stay hidden too). With
+    # HOMEFIRE_ADMIN_CAN_READ=true, "read" asks for a reason and writes it to the audit
+    # log before it shows the messages (webui/team/views.py).
+    fields = ["label", "owner", "model", "source", "created_at", "updated_at", "read"]
     readonly_fields = fields
+
+    @admin.display(description="conversation", ordering="pk")
+    def label(self, obj: Conversation) -> str:
+        return f"Conversation {obj.pk}"
+
+    @admin.display(description="messages")
+    def read(self, obj: Conversation) -> str:
+        if not settings.HOMEFIRE["ADMIN_CAN_READ"]:
+            return "Not shown: members' conversations are private (HOMEFIRE_ADMIN_CAN_READ)."
+        url = reverse("team:read_conversation", args=[obj.pk])
+        return format_html('<a href="{}">Read (asks for a reason; audited)</a>', url)
 
     def has_add_permission(self, request):
         return False
@@ -21,7 +38,7 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "role", "status", "model", "worker", "completion_tokens", "created_at"]
     list_filter = ["status", "role", "model"]
     fields = [
-        "conversation", "role", "status", "error", "model", "worker", "prompt_tokens",
+        "conversation_id", "role", "status", "error", "model", "worker", "prompt_tokens",
         "completion_tokens", "ttft_ms", "tokens_per_second", "created_at", "finished_at",
     ]  # fmt: skip
     readonly_fields = fields

@@ -10,14 +10,22 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from webui.chat import events, selectors, services
+from webui.chat import events, message_actions, selectors, services
+from webui.chat.context_meter import context_meter_html
 from webui.chat.models import Message
-from webui.chat.presentation import message_html, view_of, waiting_for_worker
+from webui.chat.presentation import live_state, message_html, view_of
 from webui.chat.streambuffer import unseen_part
+from webui.team.gate import account_refusal
 
 log = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 200_000
+MESSAGE_ACTIONS = {
+    "regenerate": message_actions.message_regenerate,
+    "edit": message_actions.message_edit,
+    "continue": message_actions.message_continue,
+    "show_version": message_actions.message_show,
+}
 WATCH_SECONDS = 3.0
 
 
@@ -32,6 +40,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
             await self.close(code=4401)
+            return
+        if await database_sync_to_async(account_refusal)(self.user):
+            await self.close(code=4403)
             return
         try:
             self.conversation = await database_sync_to_async(selectors.conversation_get)(
@@ -73,6 +84,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self.send_message(str(data.get("content", "")))
         elif action == "stop":
             await self.stop_message(data.get("message_id"))
+        elif action in MESSAGE_ACTIONS:
+            await self.act_on_message(action, data)
         else:
             await self.send_error("Unknown action.")
 
@@ -103,6 +116,30 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             return
         await database_sync_to_async(services.message_stop)(message=message)
 
+    async def act_on_message(self, action: str, data: dict):
+        """Regenerate, edit, continue or show a version of one of this conversation's messages."""
+        try:
+            message = await database_sync_to_async(self._own_message)(data.get("message_id"))
+        except (Http404, TypeError, ValueError):
+            await self.send_error("That message is not yours.")
+            return
+        act = MESSAGE_ACTIONS[action]
+        try:
+            if action == "edit":
+                await database_sync_to_async(act)(
+                    message=message, content=str(data.get("content", ""))
+                )
+            else:
+                await database_sync_to_async(act)(message=message)
+        except services.MessageRejected as exc:
+            await self.send_error(str(exc))
+
+    def _own_message(self, message_id) -> Message:
+        message = selectors.message_get(user=self.user, id=int(message_id))
+        if message.conversation_id != self.conversation.pk:
+            raise Http404("That message belongs to another conversation.")
+        return message
+
     async def send_error(self, text: str):
         await self.send(text_data=f'<div id="composer-error" role="alert">{escape(text)}</div>')
 
@@ -122,6 +159,22 @@ class ConversationConsumer(AsyncWebsocketConsumer):
                 text_data=f'<span id="message-{message_id}-text" hx-swap-oob="beforeend">'
                 f"{escape(chunk.decode(errors='replace'))}</span>"
             )
+
+    async def branch_changed(self, event):
+        html = await database_sync_to_async(self._messages_html)()
+        await self.send(text_data=html)
+
+    def _messages_html(self) -> str:
+        """Every message the conversation shows now, after versions changed or one went."""
+        views = [
+            view_of(m) for m in selectors.conversation_messages(conversation=self.conversation)
+        ]
+        for view in views:
+            if view.message.is_active:
+                self.sent[view.message.pk] = view.streamed_bytes
+        items = "".join(message_html(view) for view in views)
+        meter = context_meter_html(conversation_id=self.conversation.pk, oob=True)
+        return f'<div id="messages" hx-swap-oob="innerHTML">{items}</div>{meter}'
 
     async def message_changed(self, event):
         await self.refresh(event["message_id"])
@@ -149,8 +202,11 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             self.sent[message_id] = view.streamed_bytes
         else:
             self.sent.pop(message_id, None)
-        self.shown[message_id] = (message.status, view.waiting_for_worker)
-        return message_html(view, oob=True)
+        self.shown[message_id] = (message.status, view.waiting_for_worker, view.queue)
+        html = message_html(view, oob=True)
+        if not message.is_active:
+            html += context_meter_html(conversation_id=self.conversation.pk, oob=True)
+        return html
 
     async def sync_active(self):
         ids = await database_sync_to_async(self._active_ids)()
@@ -170,6 +226,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await asyncio.sleep(WATCH_SECONDS)
             try:
                 await database_sync_to_async(services.reap_orphans)()
+            except Exception:
+                log.exception("reaping for conversation %s failed", self.conversation.pk)
+            try:
                 for message_id in await database_sync_to_async(self._stale_ids)():
                     await self.refresh(message_id)
             except Exception:
@@ -179,6 +238,15 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         stale = []
         active = selectors.active_messages(conversation_id=self.conversation.pk)
         for message in active.select_related("model"):
-            if self.shown.get(message.pk) != (message.status, waiting_for_worker(message)):
+            if self.shown.get(message.pk) != live_state(message):
                 stale.append(message.pk)
+        # Shown here as pending but ended since: its last event was lost (Redis away).
+        pending = Message.ACTIVE_STATUSES
+        stale += [
+            message_id
+            for message_id, state in self.shown.items()
+            if state[0] in pending
+            and message_id not in stale
+            and not active.filter(pk=message_id).exists()
+        ]
         return stale

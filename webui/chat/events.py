@@ -37,3 +37,8 @@ def message_changed(message_id: int) -> MessageChanged:
 
 def session_closed() -> dict:
     return {"type": "session.closed"}
+
+
+def branch_changed(conversation_id: int) -> dict:
+    """Which messages the conversation shows changed: a version, an edit, a deletion."""
+    return {"type": "branch.changed", "conversation_id": conversation_id}

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 
@@ -105,6 +106,10 @@ class Message(models.Model):
         help_text="The first version of this message; empty for a first version.",
     )
     shown = models.BooleanField(default=True, help_text="The version chosen among its versions.")
+    queued_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When the answer last joined its model's queue (sent, or continued).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.template.loader import render_to_string
 
 from webui.chat import streambuffer
+from webui.chat.model_states import QueuePlace, queue_place
 from webui.chat.models import Message
 from webui.registry.presence import workers_for
 
@@ -15,6 +16,7 @@ class MessageView:
     text: str
     streamed_bytes: int
     waiting_for_worker: bool
+    queue: QueuePlace | None = None  # where a queued answer stands, when a worker serves it
 
 
 def waiting_for_worker(message: Message) -> bool:
@@ -32,7 +34,20 @@ def view_of(message: Message) -> MessageView:
         streamed = len(buffered)
         if buffered:
             text = buffered.decode(errors="replace")
-    return MessageView(message, text, streamed, waiting_for_worker(message))
+    waiting, place = _queue_state(message)
+    return MessageView(message, text, streamed, waiting, place)
+
+
+def live_state(message: Message) -> tuple:
+    """What the watch loop compares to tell that a pending message should be redrawn."""
+    return (message.status, *_queue_state(message))
+
+
+def _queue_state(message: Message) -> tuple[bool, QueuePlace | None]:
+    """Whether it waits for a worker and, when one serves its model, its place in line."""
+    waiting = waiting_for_worker(message)
+    queued = message.status == Message.Status.QUEUED
+    return waiting, queue_place(message) if queued and not waiting else None
 
 
 def message_html(view: MessageView, *, oob: bool = False) -> str:

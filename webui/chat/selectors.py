@@ -7,6 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from webui.chat import versions
 from webui.chat.models import Conversation, Message
 
 SIDEBAR_PAGE_SIZE = 50
@@ -82,8 +83,9 @@ def message_get(*, user, id: int) -> Message:
     )
 
 
-def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
-    return _ordered_messages().filter(conversation=conversation)
+def conversation_messages(*, conversation: Conversation) -> list[Message]:
+    """The messages the conversation shows: the chosen version of each, with its versions."""
+    return versions.shown_path(list(_ordered_messages().filter(conversation=conversation)))
 
 
 def conversations_for_export(*, user, id: int | None = None) -> list[Conversation]:

@@ -7,10 +7,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from webui.chat import broadcast, dispatch, streambuffer
+from webui.chat import broadcast, dispatch, stranded, streambuffer, versions
 from webui.chat.models import Conversation, Message
 from webui.registry.models import LLMModel
-from webui.registry.presence import is_alive
+from webui.registry.presence import is_alive, redis_uptime
+from webui.team import gate as team_gate
+from webui.team import usage as team_usage
 
 log = logging.getLogger(__name__)
 
@@ -92,23 +94,48 @@ def conversation_delete(*, conversation: Conversation) -> None:
 def message_send(*, conversation: Conversation, content: str) -> tuple[Message, Message]:
     """Store the user's message and a queued answer, then queue the answer's generation."""
     content = _clean_content(content)
+    model = answer_model(conversation)
+    question = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.USER,
+        content=content,
+        parent=versions.path_end(conversation),
+    )
+    return question, answer_queue(conversation=conversation, model=model, parent=question)
+
+
+def answer_model(conversation: Conversation) -> LLMModel:
+    """The model that will write the conversation's next answer, if the user may use it."""
     model = _usable_model(conversation.model)
+    try:
+        team_gate.check_send(user=conversation.owner, model=model)
+    except team_gate.Refused as exc:
+        raise MessageRejected(str(exc)) from None
     if conversation.model_id != model.pk:
         conversation.model = model
     conversation.save(update_fields=["model", "updated_at"])
-    question = Message.objects.create(
-        conversation=conversation, role=Message.Role.USER, content=content
-    )
+    return model
+
+
+def answer_queue(
+    *, conversation: Conversation, model: LLMModel, parent: Message, **version
+) -> Message:
+    """Store a queued answer after `parent` and send it to the model's workers on commit.
+
+    `version` (version_of=...) makes it a new version of an earlier answer.
+    """
     answer = Message.objects.create(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
         status=Message.Status.QUEUED,
         model=model,
+        parent=parent,
+        **version,
     )
     transaction.on_commit(
         lambda: dispatch.enqueue_generation(message_id=answer.pk, queue=model.queue_name)
     )
-    return question, answer
+    return answer
 
 
 def message_stop(*, message: Message) -> None:
@@ -147,13 +174,29 @@ def generation_finish(*, message: Message, content: str, status: str, error: str
         content=content, status=status, error=error, finished_at=timezone.now(), **figures
     )
     Conversation.objects.filter(pk=message.conversation_id).update(updated_at=timezone.now())
+    team_usage.record_answer(message.pk)
     broadcast.message_changed(message)
 
 
 def reap_orphans() -> list[int]:
-    """End as failed every answer whose worker stopped sending heartbeats."""
+    """End every answer left behind; return the ids of those ended as failed.
+
+    Streaming answers whose worker stopped sending heartbeats fail. Queued answers whose
+    model's workers all failed to load it, or that waited past their task's lifetime,
+    fail with the reason; those whose task was lost with a worker or with Redis's data
+    are sent again (see stranded.py).
+    """
     timeout = settings.HOMEFIRE["WORKER_HEARTBEAT_TIMEOUT"]
-    cutoff = timezone.now() - timedelta(seconds=timeout)
+    if redis_uptime() < timeout:
+        # Redis just restarted: live workers have not all beaten again yet.
+        return []
+    now = timezone.now()
+    ended = stranded.fail_expired(now) + stranded.fail_unloadable()
+    stranded.requeue_lost(now)
+    return _fail_abandoned_streams(now - timedelta(seconds=timeout)) + ended
+
+
+def _fail_abandoned_streams(cutoff) -> list[int]:
     suspects = Message.objects.filter(status=Message.Status.STREAMING, started_at__lt=cutoff)
     reaped = []
     for message in suspects.only("id", "conversation_id", "worker", "content"):

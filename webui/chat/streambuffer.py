@@ -43,6 +43,11 @@ def append(message_id: int, text: str) -> int:
     return length - len(data)
 
 
+def replace(message_id: int, text: str) -> None:
+    """Write the message's whole text again, e.g. after Redis lost the buffer."""
+    client().set(text_key(message_id), text.encode(), ex=KEEP_SECONDS)
+
+
 def unseen_part(have: int, offset: int, text: str) -> bytes | None:
     """What a reader holding `have` bytes lacks from a delta at `offset`; None for a gap.
 

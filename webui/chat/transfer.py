@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from webui.chat import versions
 from webui.chat.models import Conversation, Message
 from webui.registry.models import LLMModel
 
@@ -37,6 +38,21 @@ def _message_data(message: Message) -> dict:
     return data
 
 
+def _messages_data(messages: list[Message]) -> list[dict]:
+    """Each message, with its place among versions: `parent` and `version_of` give the
+    position of an earlier message in the list (see webui.chat.versions)."""
+    position = {m.pk: i for i, m in enumerate(messages)}
+    return [
+        _message_data(m)
+        | {
+            "parent": position.get(m.parent_id),
+            "version_of": position.get(m.version_of_id),
+            "shown": m.shown,
+        }
+        for m in messages
+    ]
+
+
 def export_json(conversations: list[Conversation]) -> str:
     """Everything needed to rebuild these conversations, as one JSON document."""
     document = {
@@ -51,7 +67,7 @@ def export_json(conversations: list[Conversation]) -> str:
                 "archived": c.archived,
                 "created_at": _time(c.created_at),
                 "updated_at": _time(c.updated_at),
-                "messages": [_message_data(m) for m in c.messages.all()],
+                "messages": _messages_data(list(c.messages.all())),
             }
             for c in conversations
         ],
@@ -64,7 +80,7 @@ def export_markdown(conversations: list[Conversation]) -> str:
     parts = []
     for conversation in conversations:
         parts.append(f"# {conversation.title}\n")
-        for message in conversation.messages.all():
+        for message in versions.shown_path(list(conversation.messages.all())):
             who = {"user": "You", "system": "System"}.get(message.role)
             who = who or (message.model.name if message.model else "Assistant")
             note = "" if message.status == Message.Status.DONE else f" ({message.status})"
@@ -125,6 +141,19 @@ def _clean_message(data, where: str, models: dict[str, LLMModel]) -> dict:
     return fields
 
 
+def _clean_links(data: dict, index: int, where: str) -> dict:
+    """A message's parent and first version, as positions of earlier messages (optional)."""
+    links = {}
+    for name in ("parent", "version_of"):
+        value = data.get(name)
+        ok = value is None or (_is_count(value) and value < index)
+        _check(ok, where, f"has a {name} that is not the position of an earlier message")
+        links[name] = value
+    _check(data.get("shown", True) in (True, False), where, "has a shown that is not true or false")
+    links["shown"] = data.get("shown", True)
+    return links
+
+
 def _parse(raw: bytes) -> list:
     if len(raw) > MAX_IMPORT_BYTES:
         raise ImportRejected("This file is too large to import (the limit is 20 MB).")
@@ -154,6 +183,10 @@ def conversations_import(*, owner, raw: bytes) -> list[Conversation]:
             _clean_message(m, f"message {i} of {where}", models)
             for i, m in enumerate(data["messages"], start=1)
         ]
+        links = [
+            _clean_links(m, i, f"message {i + 1} of {where}")
+            for i, m in enumerate(data["messages"])
+        ]
         created = _clean_time(data.get("created_at"), where)
         updated = _clean_time(data.get("updated_at"), where)
         conversation = Conversation.objects.create(
@@ -164,13 +197,20 @@ def conversations_import(*, owner, raw: bytes) -> list[Conversation]:
             archived=data.get("archived") is True,
         )
         rows = Message.objects.bulk_create(
-            Message(conversation=conversation, **{k: v for k, v in m.items() if k != "created_at"})
-            for m in messages
+            Message(
+                conversation=conversation,
+                shown=link["shown"],
+                **{k: v for k, v in m.items() if k != "created_at"},
+            )
+            for m, link in zip(messages, links, strict=True)
         )
         # auto_now_add and auto_now stamp the import time; put the exported times back.
-        for row, message in zip(rows, messages, strict=True):
+        for row, message, link in zip(rows, messages, links, strict=True):
             row.created_at = message["created_at"] or row.created_at
-        Message.objects.bulk_update(rows, ["created_at"])
+            for name in ("parent", "version_of"):
+                if link[name] is not None:
+                    setattr(row, f"{name}_id", rows[link[name]].pk)
+        Message.objects.bulk_update(rows, ["created_at", "parent", "version_of"])
         Conversation.objects.filter(pk=conversation.pk).update(
             created_at=created or conversation.created_at,
             updated_at=updated or conversation.updated_at,

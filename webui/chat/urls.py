@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webui.chat import transfer_views, views
+from webui.chat import conversation_views, message_views, transfer_views, views
 
 app_name = "chat"
 urlpatterns = [
@@ -13,6 +13,11 @@ urlpatterns = [
     path("c/<int:conversation_id>/rename/", views.rename, name="rename"),
     path("c/<int:conversation_id>/arrange/", views.arrange, name="arrange"),
     path("c/<int:conversation_id>/delete/", views.delete, name="delete"),
+    path("c/<int:conversation_id>/settings/", conversation_views.settings, name="settings"),
+    path("c/<int:conversation_id>/earlier/", conversation_views.earlier, name="earlier"),
+    path("c/<int:conversation_id>/share/", conversation_views.share, name="share"),
+    path("s/<str:token>/", conversation_views.shared, name="shared"),
+    path("models/states/", conversation_views.model_states, name="model_states"),
     path(
         "c/<int:conversation_id>/export.md",
         transfer_views.export_one,
@@ -28,4 +33,5 @@ urlpatterns = [
     path("export.json", transfer_views.export_all, name="export_all"),
     path("import/", transfer_views.import_page, name="import"),
     path("m/<int:message_id>/stop/", views.stop, name="stop"),
+    path("m/<int:message_id>/delete/", message_views.delete, name="message_delete"),
 ]

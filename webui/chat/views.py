@@ -4,13 +4,13 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from webui.chat import search, selectors, services
+from webui.chat import paging, search, selectors, services
 from webui.chat.presentation import view_of
-from webui.registry.models import LLMModel
+from webui.team.access import default_model_for, models_for
 
 
 def _page(request, template: str, **context):
-    context["models"] = LLMModel.objects.filter(enabled=True)
+    context["models"] = models_for(request.user)
     return render(request, template, context, status=context.pop("status", 200))
 
 
@@ -44,7 +44,8 @@ def sidebar_page(request):
 @login_required
 def start(request):
     content = request.POST.get("content", "")
-    model = LLMModel.objects.filter(enabled=True, slug=request.POST.get("model", "")).first()
+    model = models_for(request.user).filter(slug=request.POST.get("model", "")).first()
+    model = model or default_model_for(request.user)
     try:
         conversation = services.conversation_start(owner=request.user, content=content, model=model)
     except services.MessageRejected as exc:
@@ -58,8 +59,11 @@ def start(request):
 def conversation(request, conversation_id: int):
     current = selectors.conversation_get(user=request.user, id=conversation_id)
     services.reap_orphans()
-    messages = [view_of(m) for m in selectors.conversation_messages(conversation=current)]
-    return _page(request, "chat/conversation.html", conversation=current, messages=messages)
+    page = paging.conversation_page(current, everything=request.GET.get("all") == "1")
+    messages = [view_of(m) for m in page.messages]
+    return _page(
+        request, "chat/conversation.html", conversation=current, messages=messages, earlier=page
+    )
 
 
 @require_POST

@@ -28,9 +28,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     cache = _check_redis(reasons)
     workers = presence.live_workers() if cache["ok"] else []
     if database["ok"] and cache["ok"]:
-        served = {worker.model for worker in workers}
+        served = {worker.model for worker in workers if worker.state != presence.FAILED}
+        failed = {worker.model for worker in workers if worker.state == presence.FAILED}
         for slug in _default_model_slugs(reasons):
-            if slug not in served:
+            if slug in served:
+                continue
+            if slug in failed:
+                logger.warning("healthz: every worker of %s failed to load it", slug)
+                reasons.append(f"the workers of the default model {slug} failed to load it")
+            else:
                 reasons.append(f"no worker serves the default model {slug}")
     return JsonResponse(
         {

@@ -32,7 +32,7 @@ WINDOW = timedelta(hours=1)
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 TOKENS_PER_SECOND_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 DURATION_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
-ERROR_KINDS = ("worker_lost", "model_error", "prompt_too_long", "other")
+ERROR_KINDS = ("worker_lost", "model_error", "model_not_loaded", "prompt_too_long", "other")
 
 
 @never_cache
@@ -61,6 +61,8 @@ def error_kind(error: str) -> str:
         return "prompt_too_long"
     if "model failed" in text:
         return "model_error"
+    if "could not be loaded" in text:
+        return "model_not_loaded"
     return "other"
 
 
@@ -119,8 +121,11 @@ def _workers(out: "_Exposition", enabled: list[str]) -> None:
     for worker in workers:
         labels = {"worker": worker.name, "model": worker.model, "state": worker.state}
         out.sample("homefire_worker_state", labels, 1)
-        per_model[worker.model] = per_model.get(worker.model, 0) + 1
-    out.family("homefire_workers", "gauge", "Live workers, per model.")
+        if worker.state != presence.FAILED:
+            per_model[worker.model] = per_model.get(worker.model, 0) + 1
+    out.family(
+        "homefire_workers", "gauge", "Live workers serving each model (not those that failed)."
+    )
     for slug, value in sorted(per_model.items()):
         out.sample("homefire_workers", {"model": slug}, value)
 

@@ -1,15 +1,22 @@
 import time
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from webui.registry import control
+from webui.registry.admin_downloads import ModelDownloadAdmin  # noqa: F401  (registers it)
+from webui.registry.disabling import fail_queued_answers
+from webui.registry.forms import UploadForm
 from webui.registry.models import LLMModel, Worker
 from webui.registry.presence import host_memory_total, live_workers, workers_for
 from webui.registry.scanning import scan_models_dir
+from webui.registry.uploading import UploadRefused, store_upload
+from webui.team import audit
 
 FILE_FACTS = ["architecture", "parameter_count", "quantization", "context_length", "file_size"]
 
@@ -28,7 +35,7 @@ class LLMModelAdmin(admin.ModelAdmin):
     ]
     list_editable = ["enabled"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = [*FILE_FACTS, "memory_fit"]
+    readonly_fields = [*FILE_FACTS, "memory_fit", "checksum"]
     fieldsets = [
         (
             None,
@@ -46,8 +53,33 @@ class LLMModelAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("What the file says", {"fields": [*FILE_FACTS, "memory_fit"]}),
+        (
+            "Sampling: defaults and what users may choose",
+            {"fields": ["temperature", "temperature_max", "top_p", "max_tokens_limit"]},
+        ),
+        (
+            "Loading (used by the worker the next time it loads the model)",
+            {"fields": ["kv_cache_type", "flash_attention", "chat_template"]},
+        ),
+        ("What the file says", {"fields": [*FILE_FACTS, "checksum", "memory_fit"]}),
     ]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "enabled" in form.changed_data and not obj.enabled:
+            failed = fail_queued_answers(obj)
+            if failed:
+                self.message_user(
+                    request,
+                    f"{obj.name} is disabled: {len(failed)} waiting answer(s) ended as failed.",
+                    messages.WARNING,
+                )
+
+    @admin.display(description="SHA-256")
+    def checksum(self, obj: LLMModel) -> str:
+        if obj.sha256:
+            return obj.sha256
+        return "being computed in the background (by a worker serving the downloads queue)"
 
     @admin.display(description="live workers")
     def workers(self, obj: LLMModel) -> int:
@@ -90,7 +122,39 @@ class LLMModelAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.scan_view),
             name="registry_llmmodel_scan",
         )
-        return [scan, *super().get_urls()]
+        upload = path(
+            "upload/",
+            self.admin_site.admin_view(self.upload_view),
+            name="registry_llmmodel_upload",
+        )
+        return [scan, upload, *super().get_urls()]
+
+    def upload_view(self, request):
+        """Upload a small GGUF file into the models folder and register it, disabled."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                model = store_upload(form.cleaned_data["file"], form.cleaned_data["filename"])
+            except UploadRefused as exc:
+                form.add_error("file", str(exc))
+            else:
+                self.message_user(
+                    request,
+                    f"Uploaded {model.name} as {model.slug}, disabled until you enable it.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:registry_llmmodel_change", args=[model.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a model file",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/registry/llmmodel/upload.html", context)
 
     def scan_view(self, request):
         """Register new files from the models folder, as `manage.py scan_models` does."""
@@ -114,6 +178,17 @@ def _millions(count: int | None) -> str:
     if count is None:
         return "-"
     return f"{count / 1e9:.1f}B" if count >= 1e9 else f"{count / 1e6:.0f}M"
+
+
+def _fit_warning(model: LLMModel, worker) -> str:
+    """Why model would not fit on worker, or "" when it fits or nothing is known."""
+    estimate = model.memory_estimate
+    if estimate is None or not worker.memory_total or estimate <= worker.memory_total:
+        return ""
+    return (
+        f"{model.name} needs about {filesizeformat(estimate)}; {worker.name} has "
+        f"{filesizeformat(worker.memory_total)}: it will not fit."
+    )
 
 
 def _memory_limits(slug: str) -> list[tuple[str, int | None]]:
@@ -145,15 +220,71 @@ class WorkerAdmin(admin.ModelAdmin):
         page = path(
             "", self.admin_site.admin_view(self.workers_view), name="registry_worker_changelist"
         )
-        return [page]
+        order = path(
+            "control/",
+            self.admin_site.admin_view(self.control_view),
+            name="registry_worker_control",
+        )
+        return [page, order]
+
+    def can_control(self, request) -> bool:
+        return request.user.is_active and request.user.has_perm("registry.change_llmmodel")
+
+    def control_view(self, request):
+        """Send an order to one live worker: assign a model, drain, resume or restart."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.can_control(request):
+            raise PermissionDenied
+        name, action = request.POST.get("worker", ""), request.POST.get("action", "")
+        slug = request.POST.get("model", "")
+        workers = {w.name: w for w in live_workers()}
+        back = HttpResponseRedirect(reverse("admin:registry_worker_changelist"))
+        if name not in workers:
+            self.message_user(request, f"No live worker called {name!r}.", messages.ERROR)
+            return back
+        if action not in control.ACTIONS:
+            self.message_user(request, f"Unknown action {action!r}.", messages.ERROR)
+            return back
+        if action == "assign":
+            model = LLMModel.objects.filter(slug=slug, enabled=True).first()
+            if model is None:
+                self.message_user(request, f"No enabled model {slug!r}.", messages.ERROR)
+                return back
+            warning = _fit_warning(model, workers[name])
+            if warning:
+                self.message_user(request, warning, messages.WARNING)
+        control.send(name, action, slug if action == "assign" else "")
+        audit.record(
+            actor=request.user, action=f"worker: {action}", target=f"{name} {slug}".strip()
+        )
+        described = {
+            "assign": f"load {slug}",
+            "drain": "finish its answers and take no new ones",
+            "resume": "take new answers again",
+            "restart": "reload its model with the current settings",
+        }[action]
+        self.message_user(request, f"Asked {name} to {described}.", messages.SUCCESS)
+        return back
 
     def workers_view(self, request):
         now = time.time()
+        models = list(LLMModel.objects.filter(enabled=True))
         rows = [
             {
                 "beat": worker,
                 "active": len(worker.active_messages),
                 "seen_ago": max(0.0, now - worker.seen),
+                "choices": [
+                    {
+                        "slug": model.slug,
+                        "name": model.name,
+                        "warning": _fit_warning(model, worker),
+                    }
+                    for model in models
+                    if model.slug != worker.model
+                ],
+                "pending": control.pending(worker.name),
             }
             for worker in live_workers()
         ]
@@ -165,5 +296,6 @@ class WorkerAdmin(admin.ModelAdmin):
             "title": "Workers",
             "opts": self.model._meta,
             "workers": rows,
+            "can_control": self.can_control(request),
         }
         return TemplateResponse(request, template, context)

@@ -6,7 +6,7 @@ a worker that dies simply stops refreshing, and its key expires.
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from django.conf import settings
@@ -14,6 +14,8 @@ from django.conf import settings
 from webui.chat import streambuffer
 
 PREFIX = "homefire:worker:"
+# The state of a worker that could not load its model; its beat's `error` says why.
+FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,22 @@ class WorkerBeat:
     seen: float
     # Bytes of memory the model has to fit in; known for CPU workers (the host's RAM).
     memory_total: int | None = None
+    # Why the worker cannot serve (state "failed"), in words for an admin.
+    error: str = ""
+    memory_free: int | None = None
+    # Answers of its model waiting for a worker, and tokens written per second over the
+    # last minute (all its answers together).
+    queued: int = 0
+    tokens_per_second: float = 0.0
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "WorkerBeat":
+        """Read a beat, ignoring fields a newer or older worker adds or lacks."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def beat(worker: WorkerBeat) -> None:
@@ -52,11 +67,17 @@ def live_workers() -> list[WorkerBeat]:
     conn = streambuffer.client()
     keys = list(conn.scan_iter(match=PREFIX + "*", count=200))
     beats = [json.loads(raw) for raw in conn.mget(keys) if raw] if keys else []
-    return sorted((WorkerBeat(**b) for b in beats), key=lambda b: b.name)
+    return sorted((WorkerBeat.from_dict(b) for b in beats), key=lambda b: b.name)
 
 
 def workers_for(model_slug: str) -> list[WorkerBeat]:
-    return [w for w in live_workers() if w.model == model_slug]
+    """The live workers that serve (or are loading) this model; not those that failed."""
+    return [w for w in live_workers() if w.model == model_slug and w.state != FAILED]
+
+
+def redis_uptime() -> int:
+    """Seconds since Redis started: heartbeats are missing for a while after a restart."""
+    return int(streambuffer.client().info("server")["uptime_in_seconds"])
 
 
 def now() -> float:

@@ -9,8 +9,10 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from inference.bench import websocket_path
 from inference.bench.llama_server import llama_server
 from inference.bench.load import follow_up, run_users, summarise
+from inference.bench.pages import measure_pages
 from inference.bench.raw import measure_raw
 from webui.api.models import ApiKey
 from webui.registry.models import LLMModel
@@ -21,8 +23,10 @@ COLUMNS = [
     ("users", "users"), ("ttft_p50_ms", "ttft p50 ms"), ("ttft_p95_ms", "ttft p95 ms"),
     ("tok_s_per_user", "tok/s/user"), ("tok_s_total", "tok/s total"), ("raw_tok_s", "raw tok/s"),
     ("raw_ttft_ms", "raw ttft ms"), ("ratio_per_user", "user/raw"), ("ratio_total", "total/raw"),
-    ("llama_server_tok_s_total", "llama-server"),
+    ("ws_ttft_p50_ms", "ws ttft p50"), ("ws_tok_s_per_user", "ws tok/s/user"),
+    ("ws_tok_s_total", "ws tok/s tot"), ("llama_server_tok_s_total", "llama-server"),
 ]  # fmt: skip
+PATHS = ("api", "websocket")
 
 
 def _bodies(body: dict, count: int) -> list[dict]:
@@ -52,12 +56,32 @@ class Command(BaseCommand):
         parser.add_argument(
             "--follow-up", action="store_true", help="Also time a turn after ~2,000 tokens."
         )
+        parser.add_argument(
+            "--pages",
+            action="store_true",
+            help="Instead: server time of the conversation page and the sidebar, on data made "
+            "in a scratch database (no server or worker needed).",
+        )
+        parser.add_argument("--messages", type=int, default=500, help="With --pages.")
+        parser.add_argument("--conversations", type=int, default=2000, help="With --pages.")
+        parser.add_argument("--runs", type=int, default=7, help="With --pages: timed renders.")
+        parser.add_argument(
+            "--path",
+            choices=(*PATHS, "both"),
+            default="both",
+            help="The API (streaming), the browser's WebSocket, or both (default), one after "
+            "the other for each user count.",
+        )
 
-    def handle(self, *args, users, model, url, max_tokens, threads, as_json, **options):
+    def handle(self, *args, users, model, url, max_tokens, threads, as_json, path, **options):
+        if options["pages"]:
+            self._pages(as_json, options)
+            return
         logging.getLogger("httpx").setLevel(logging.WARNING)
         counts = [int(n) for n in users.split(",") if n.strip()]
         record = self._model(model)
         keys = self._keys(max(counts))
+        paths = PATHS if path == "both" else (path,)
         raw = measure_raw(
             record.path,
             [{"role": "user", "content": f"[raw] {QUESTION}"}],
@@ -72,7 +96,14 @@ class Command(BaseCommand):
         asyncio.run(run_users(url, keys[:1], _bodies({**body, "max_tokens": 4}, 1)))
         rows = []
         for count in counts:
-            row = summarise(count, asyncio.run(run_users(url, keys[:count], _bodies(body, count))))
+            row = {"users": count}
+            if "api" in paths:
+                runs = asyncio.run(run_users(url, keys[:count], _bodies(body, count)))
+                row.update(summarise(count, runs))
+            if "websocket" in paths:
+                row.update(self._websocket(url, record, count, max_tokens))
+            if "api" not in paths:  # the plain keys hold the figures of the path that ran
+                row.update({key[3:]: value for key, value in row.items() if key[:3] == "ws_"})
             row.update(
                 raw_tok_s=round(raw.tok_s, 1),
                 raw_ttft_ms=round(raw.ttft_ms, 1),
@@ -93,6 +124,27 @@ class Command(BaseCommand):
         else:
             self._table(rows, record)
 
+    def _websocket(self, url, record, count, max_tokens) -> dict:
+        sessions = websocket_path.open_conversations(
+            self._users(count), record, max_tokens=max_tokens
+        )
+        texts = [body["messages"][0]["content"] for body in _bodies({}, count)]
+        runs = asyncio.run(websocket_path.run_users(url, sessions, texts))
+        figures = summarise(count, runs)
+        return {f"ws_{key}": value for key, value in figures.items() if key != "users"}
+
+    def _pages(self, as_json: bool, options: dict) -> None:
+        figures = measure_pages(
+            messages=options["messages"],
+            conversations=options["conversations"],
+            runs=options["runs"],
+        )
+        if as_json:
+            self.stdout.write(json.dumps(figures))
+            return
+        for key, value in figures.items():
+            self.stdout.write(f"{key:>32}  {value}")
+
     def _llama_server(self, binary, record, count, threads, keys, body) -> float:
         with llama_server(
             binary, record.path, parallel=count, n_ctx=record.context_size, threads=threads
@@ -109,13 +161,15 @@ class Command(BaseCommand):
             raise CommandError(f"No worker serves {record.slug}: start one first (make up).")
         return record
 
-    def _keys(self, count: int) -> list[str]:
+    def _users(self, count: int) -> list:
         User = get_user_model()
-        keys = []
-        for index in range(count):
-            user, _ = User.objects.get_or_create(username=f"bench-user-{index:02d}")
-            keys.append(ApiKey.issue(user=user, name="bench")[1])
-        return keys
+        return [
+            User.objects.get_or_create(username=f"bench-user-{index:02d}")[0]
+            for index in range(count)
+        ]
+
+    def _keys(self, count: int) -> list[str]:
+        return [ApiKey.issue(user=user, name="bench")[1] for user in self._users(count)]
 
     def _table(self, rows, record):
         self.stdout.write(f"model {record.slug}, parallel {record.parallel}, greedy")

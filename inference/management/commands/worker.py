@@ -1,6 +1,7 @@
 """Start a worker that keeps one model resident and serves that model's queue."""
 
 import os
+import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -11,12 +12,26 @@ class Command(BaseCommand):
     help = "Load one model and answer the messages queued for it (e.g. --model smollm2)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--model", required=True, help="The model's slug, as in admin.")
+        parser.add_argument("--model", help="The model's slug, as in admin.")
         parser.add_argument("--gpu", type=int, help="Use this GPU only (CUDA_VISIBLE_DEVICES).")
         parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores).")
         parser.add_argument("--loglevel", default="INFO")
+        parser.add_argument(
+            "--no-downloads",
+            action="store_true",
+            help="Leave the `downloads` queue (model downloads, checksums) to other workers.",
+        )
+        parser.add_argument(
+            "--downloads-only",
+            action="store_true",
+            help="Load no model; only serve the `downloads` queue.",
+        )
 
     def handle(self, *args, model, gpu, threads, loglevel, **options):
+        if options["downloads_only"]:
+            return self.serve_downloads(loglevel)
+        if not model:
+            raise CommandError("Give --model SLUG (or --downloads-only).")
         if gpu is not None:
             # Must be set before llama.cpp initialises CUDA, i.e. before the model loads.
             os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
@@ -26,13 +41,22 @@ class Command(BaseCommand):
             raise CommandError(f"No model with slug {model!r} (registered: {slugs}).")
         from inference import resident, tasks  # noqa: F401  (registers the task)
         from inference.celery_app import app
+        from webui.registry import jobs
+        from webui.registry.tasks import download_model  # noqa: F401  (registers the tasks)
 
-        worker = resident.load(record.slug, threads=threads, gpu=gpu)
+        try:
+            worker = resident.load(record.slug, threads=threads, gpu=gpu)
+        except resident.ModelLoadFailed as exc:
+            self.stderr.write(f"Cannot serve {record.slug}: {exc}")
+            _report_failure_until_stopped(resident.current())
+            raise CommandError(f"{record.slug} could not be loaded: {exc}") from exc
         try:
             app.worker_main(
                 [
                     "worker",
-                    f"--queues={record.queue_name}",
+                    "--queues="
+                    + record.queue_name
+                    + ("" if options["no_downloads"] else f",{jobs.QUEUE}"),
                     # One thread per answer in progress, twice the model's parallel
                     # slots, so that the batch engine sees who waits and can be fair.
                     "--pool=threads",
@@ -45,3 +69,37 @@ class Command(BaseCommand):
             )
         finally:
             worker.shutdown()
+
+    def serve_downloads(self, loglevel: str) -> None:
+        """A worker for file work only: downloads and checksums, no model in memory."""
+        import socket
+
+        from inference.celery_app import app
+        from webui.registry import jobs, tasks  # noqa: F401  (registers the tasks)
+
+        app.worker_main(
+            [
+                "worker",
+                f"--queues={jobs.QUEUE}",
+                "--pool=threads",
+                "--concurrency=2",
+                f"--hostname=downloads@{socket.gethostname()}:{os.getpid()}",
+                f"--loglevel={loglevel}",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+        )
+
+
+def _report_failure_until_stopped(worker) -> None:
+    """Keep beating as "failed", with the reason, until told to stop (SIGTERM, Ctrl-C).
+
+    Its model's queued answers are ended with that reason, admin and /healthz show it,
+    and a supervisor does not restart a worker that would only fail again.
+    """
+    stop = worker._stop
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(1):
+        pass
+    worker.shutdown()

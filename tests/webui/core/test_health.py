@@ -81,3 +81,29 @@ def test_needs_no_login_and_is_read_only(client, heartbeat):
     assert client.get(reverse("healthz")).status_code == 200
     assert client.head(reverse("healthz")).status_code == 200
     assert client.post(reverse("healthz")).status_code == 405
+
+
+def test_unavailable_when_the_default_models_only_worker_failed_to_load_it(
+    client, unserved_default
+):
+    beat = presence.WorkerBeat(
+        name="failed-test@host:2",
+        host="host",
+        model=unserved_default.slug,
+        state=presence.FAILED,
+        device="CPU",
+        active_messages=[],
+        seen=presence.now(),
+        error="too big for this machine: it needs about 90.0 GiB",
+    )
+    presence.beat(beat)
+    try:
+        response = client.get(reverse("healthz"))
+    finally:
+        presence.forget(beat.name)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["reasons"] == ["the workers of the default model unserved failed to load it"]
+    listed = next(w for w in body["workers"] if w["name"] == beat.name)
+    assert listed["state"] == "failed"
+    assert "GiB" not in response.content.decode()  # the details stay in the log

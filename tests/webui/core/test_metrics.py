@@ -81,6 +81,9 @@ def test_error_kinds_follow_the_reasons_the_code_writes():
     assert error_kind("This message is 9999 tokens long; the model's context holds 2048") == (
         "prompt_too_long"
     )
+    assert error_kind("The model could not be loaded: too big for this machine: …") == (
+        "model_not_loaded"
+    )
     assert error_kind("Something else") == "other"
 
 

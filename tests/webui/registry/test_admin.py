@@ -24,6 +24,11 @@ def model_form(path: str, **fields) -> dict:
         "parallel": 2,
         "max_tokens": 256,
         "enabled": "on",
+        "temperature": 0.7,
+        "temperature_max": 2.0,
+        "top_p": 0.95,
+        "max_tokens_limit": 2048,
+        "kv_cache_type": "f16",
         **fields,
     }
 

@@ -141,3 +141,25 @@ def test_refusals_are_value_errors_with_one_line_reasons(tmp_path):
         inspect_gguf(tmp_path)
 
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("model", ["smollm2_path", "gemma_path"])
+def test_more_fields_agree_with_llama_cpp_vocab_only_reading(model, request):
+    """Name, layers, file type and chat template, as llama.cpp reads them without weights."""
+    import llama_cpp
+    from gguf import LlamaFileType
+
+    path = request.getfixturevalue(model)
+    llm = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+    try:
+        metadata = dict(llm.metadata)
+    finally:
+        llm.close()
+    info = inspect_gguf(path)
+    arch = metadata["general.architecture"]
+
+    assert info.name == metadata["general.name"]
+    assert info.layers == int(metadata[f"{arch}.block_count"])
+    file_type = LlamaFileType(int(metadata["general.file_type"])).name
+    assert file_type.removeprefix("MOSTLY_") == info.quantization
+    assert info.has_chat_template == bool(metadata.get("tokenizer.chat_template"))

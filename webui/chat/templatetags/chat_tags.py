@@ -1,4 +1,7 @@
+from functools import lru_cache
+
 from django import template
+from django.urls import get_script_prefix, reverse
 
 from webui.chat import selectors
 from webui.chat.markdown import render
@@ -22,3 +25,17 @@ def sidebar(context):
         "query": context.get("query", ""),
         "archived": archived,
     }
+
+
+@lru_cache(maxsize=8)
+def _message_delete_url_parts(script_prefix: str) -> tuple[str, str]:
+    url = reverse("chat:message_delete", args=[0])
+    head, _, tail = url.rpartition("/0/")
+    return head + "/", "/" + tail
+
+
+@register.filter
+def message_delete_url(message_id: int) -> str:
+    """The message's delete URL, reversed once per page rather than once per message."""
+    head, tail = _message_delete_url_parts(get_script_prefix())
+    return f"{head}{int(message_id)}{tail}"

@@ -1,0 +1,67 @@
+"""A long conversation opens at its latest messages; earlier ones load on request.
+
+The shown path (which version of each message the conversation shows) is worked out on
+light rows of four columns; only the page's own messages are read whole.
+"""
+
+from dataclasses import dataclass
+
+from webui.chat.models import Conversation, Message
+from webui.chat.versions import SINGLE, VersionInfo, shown_path
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class _Row:
+    """What versions.shown_path reads of a message, without building a model instance."""
+
+    pk: int
+    parent_id: int | None
+    version_of_id: int | None
+    shown: bool
+    versions: VersionInfo = SINGLE
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]
+    earlier: int  # how many shown messages come before this page
+
+    @property
+    def first_id(self) -> int | None:
+        return self.messages[0].pk if self.messages else None
+
+    @property
+    def next_size(self) -> int:
+        return min(self.earlier, PAGE_SIZE)
+
+
+def _bounds(path: list, before: int | None, everything: bool) -> tuple[int, int]:
+    if everything:
+        return 0, len(path)
+    end = len(path)
+    if before is not None:
+        end = next((i for i, m in enumerate(path) if m.pk == before), 0)
+    return max(end - PAGE_SIZE, 0), end
+
+
+def conversation_page(
+    conversation: Conversation, *, before: int | None = None, everything: bool = False
+) -> MessagePage:
+    """The last PAGE_SIZE shown messages (those before message `before`, when given)."""
+    rows = (
+        Message.objects.filter(conversation=conversation)
+        .order_by("created_at", "id")
+        .values_list("id", "parent_id", "version_of_id", "shown")
+    )
+    path = shown_path([_Row(*row) for row in rows])
+    start, end = _bounds(path, before, everything)
+    wanted = path[start:end]
+    whole = Message.objects.select_related("model").in_bulk([row.pk for row in wanted])
+    messages = []
+    for row in wanted:
+        message = whole[row.pk]
+        message.versions = row.versions
+        messages.append(message)
+    return MessagePage(messages, start)

@@ -1,0 +1,147 @@
+"""Queued answers whose generation task is gone: send it again, or end the answer.
+
+A queued answer's task waits in its model's queue in Redis, or is held by a worker that
+received it and has not claimed the answer yet (the worker records this on receipt, see
+inference/holding.py). The task is lost when the worker holding it dies without
+acknowledging it (SIGKILL, out of memory: with acks_late and a long visibility timeout
+the broker would hand it back only hours later), or when Redis restarts without its
+data. Sending it again is safe: a worker claims an answer only while it is queued, so a
+second copy of a task finds nothing to do and is acknowledged.
+"""
+
+import base64
+import json
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from webui.chat import broadcast, dispatch, streambuffer
+from webui.chat.models import Message
+from webui.registry import presence
+
+log = logging.getLogger(__name__)
+
+HELD_PREFIX = "homefire:held:"
+# Kombu's Redis transport keeps a queue's prioritised messages in sibling lists.
+PRIORITY_SEPARATOR = "\x06\x16"
+PRIORITY_STEPS = (0, 3, 6, 9)
+
+
+def held_key(message_id: int) -> str:
+    return f"{HELD_PREFIX}{message_id}"
+
+
+def record_held(message_id: int, worker: str) -> None:
+    """Note that `worker` received the task of this answer (called by the worker)."""
+    lifetime = int(dispatch.QUEUE_LIFETIME.total_seconds())
+    streambuffer.client().set(held_key(message_id), worker, ex=lifetime)
+
+
+def release_held(message_id: int) -> None:
+    streambuffer.client().delete(held_key(message_id))
+
+
+def queued_message_ids(queue: str) -> set[int]:
+    """The answers whose generation task waits in this Celery queue in Redis."""
+    conn = streambuffer.client()
+    names = [queue] + [f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS[1:]]
+    ids: set[int] = set()
+    for name in names:
+        for raw in conn.lrange(name, 0, -1):
+            message_id = _message_id_of(raw)
+            if message_id is not None:
+                ids.add(message_id)
+    return ids
+
+
+def _message_id_of(raw: bytes) -> int | None:
+    try:
+        payload = json.loads(raw)
+        if payload.get("headers", {}).get("task") != dispatch.GENERATE_TASK:
+            return None
+        body = payload["body"]
+        if payload.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+        return int(args[0])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def fail_expired(now) -> list[int]:
+    """End answers that waited longer than their task's lifetime: no worker will take them."""
+    expired = Message.objects.filter(
+        status=Message.Status.QUEUED, queued_at__lt=now - dispatch.QUEUE_LIFETIME
+    )
+    hours = int(dispatch.QUEUE_LIFETIME.total_seconds() // 3600)
+    reason = f"No worker took this answer within {hours} hours. Send the message again."
+    return _fail(expired, reason)
+
+
+def fail_unloadable() -> list[int]:
+    """End queued answers of a model whose every live worker failed to load it."""
+    beats: dict[str, list[presence.WorkerBeat]] = {}
+    for beat in presence.live_workers():
+        beats.setdefault(beat.model, []).append(beat)
+    failed = []
+    for slug, mine in beats.items():
+        if not all(beat.state == presence.FAILED for beat in mine):
+            continue
+        error = next((beat.error for beat in mine if beat.error), "no reason given")
+        waiting = Message.objects.filter(status=Message.Status.QUEUED, model__slug=slug)
+        failed += _fail(waiting, f"The model could not be loaded: {error}")
+    return failed
+
+
+def requeue_lost(now) -> list[int]:
+    """Send again the task of each queued answer that no queue and no live worker holds."""
+    cutoff = now - timedelta(seconds=settings.HOMEFIRE["WORKER_HEARTBEAT_TIMEOUT"])
+    suspects = list(
+        Message.objects.filter(
+            status=Message.Status.QUEUED, queued_at__lt=cutoff, model__isnull=False
+        ).select_related("model")
+    )
+    if not suspects:
+        return []
+    conn = streambuffer.client()
+    waiting: dict[str, set[int]] = {}
+    sent = []
+    for message in suspects:
+        queue = message.model.queue_name
+        if queue not in waiting:
+            waiting[queue] = queued_message_ids(queue)
+        if message.pk in waiting[queue]:
+            continue
+        holder = conn.get(held_key(message.pk))
+        if holder and presence.is_alive(holder.decode()):
+            continue
+        # Still queued? A worker may have claimed it since it was read.
+        if not Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).exists():
+            continue
+        conn.delete(held_key(message.pk))
+        dispatch.enqueue_generation(
+            message_id=message.pk, queue=queue, queued_at=message.queued_at, again=True
+        )
+        waiting[queue].add(message.pk)
+        log.warning(
+            "answer %s: its task was lost (%s); sent it again",
+            message.pk,
+            f"held by {holder.decode()}, gone" if holder else "not in the queue",
+        )
+        sent.append(message.pk)
+    return sent
+
+
+def _fail(queryset, reason: str) -> list[int]:
+    ended = []
+    for message in queryset.only("id", "conversation_id"):
+        updated = Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(
+            status=Message.Status.FAILED, error=reason, finished_at=timezone.now()
+        )
+        if updated:
+            log.warning("answer %s failed: %s", message.pk, reason)
+            broadcast.message_changed(message)
+            ended.append(message.pk)
+    return ended

@@ -1,0 +1,38 @@
+"""Register a GGUF file in the models folder as a new model, disabled until an admin says."""
+
+from pathlib import Path
+
+from django.utils.text import slugify
+
+from webui.registry.gguf_info import ModelInfo, inspect_gguf
+from webui.registry.models import LLMModel
+
+# A new model starts at most this long, whatever it was trained on: KV cache costs memory.
+DEFAULT_CONTEXT = 4096
+_SLUG_LENGTH = LLMModel._meta.get_field("slug").max_length
+
+
+def register_file(path: Path, *, info: ModelInfo | None = None, sha256: str = "") -> LLMModel:
+    """A new disabled model for the file at path (read again unless info is given)."""
+    info = info or inspect_gguf(path)
+    taken = set(LLMModel.objects.values_list("slug", flat=True))
+    model = LLMModel(
+        name=info.name or path.stem,
+        slug=free_slug(path.stem, taken),
+        path=str(path),
+        context_size=max(256, min(info.context_length or DEFAULT_CONTEXT, DEFAULT_CONTEXT)),
+        enabled=False,
+        sha256=sha256,
+    )
+    model.record_file_info(info)
+    model.save()
+    return model
+
+
+def free_slug(stem: str, taken: set[str]) -> str:
+    base = slugify(stem.replace(".", "-"))[:_SLUG_LENGTH] or "model"
+    slug, n = base, 2
+    while slug in taken:
+        suffix = f"-{n}"
+        slug, n = base[: _SLUG_LENGTH - len(suffix)] + suffix, n + 1
+    return slug

@@ -1,0 +1,40 @@
+"""Who may use what: an account's standing and the models its groups open."""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from webui.registry.models import LLMModel
+from webui.team.models import Membership, ModelAccess
+
+PENDING_TEXT = (
+    "Your account is waiting for an admin's approval. You can use Homefire once it is approved."
+)
+
+
+def is_pending(user) -> bool:
+    """True for an account that signed up under the approval policy and is not approved yet."""
+    if not user.is_authenticated or user.is_superuser:
+        return False
+    return Membership.objects.filter(user=user, status=Membership.Status.PENDING).exists()
+
+
+def is_manager(user) -> bool:
+    """Staff and superusers manage everything, whatever their groups."""
+    return user.is_active and (user.is_staff or user.is_superuser)
+
+
+def models_for(user) -> QuerySet[LLMModel]:
+    """The enabled models this user may use: open ones, and those their groups open."""
+    enabled = LLMModel.objects.filter(enabled=True)
+    if is_manager(user):
+        return enabled
+    rules = ModelAccess.objects.filter(model=OuterRef("pk"))
+    allowed = rules.filter(group__in=user.groups.all()) if user.is_authenticated else rules.none()
+    return enabled.filter(Q(~Exists(rules)) | Q(Exists(allowed)))
+
+
+def may_use(user, model: LLMModel) -> bool:
+    return models_for(user).filter(pk=model.pk).exists()
+
+
+def default_model_for(user) -> LLMModel | None:
+    return models_for(user).order_by("-is_default", "name").first()
