@@ -1,6 +1,7 @@
 """Workers controlled from admin: assign a model, drain, resume, restart; downloads run on
 a worker. The live tests use real worker processes with the real SmolLM2 and Gemma 3."""
 
+import threading
 import time
 
 import pytest
@@ -129,37 +130,55 @@ def _finished(answer: Message) -> Message:
 def test_a_model_moves_to_another_worker_while_a_conversation_continues(
     admin_client, start_worker, bundled_model, gemma_path
 ):
-    bundled_model.parallel = 2
-    bundled_model.max_tokens = 12
-    bundled_model.save()
+    # A model of its own: no other test's worker (the session's live worker serves
+    # smollm2) may take this conversation's answers.
+    mover = LLMModel(
+        name="SmolLM2 mover", slug="smollm2-move", path=bundled_model.path, parallel=2,
+        max_tokens=12,
+    )  # fmt: skip
+    mover.record_file_info(inspect_gguf(bundled_model.path))
+    mover.save()
     gemma = LLMModel(
         name="Gemma 3 270M", slug="gemma3", path=str(gemma_path), context_size=512, parallel=1
     )
     gemma.record_file_info(inspect_gguf(gemma_path))
     gemma.save()
-    first, second = start_worker("smollm2"), start_worker("gemma3")
+    first, second = start_worker("smollm2-move"), start_worker("gemma3")
     first_name, second_name = _beat_of(first).name, _beat_of(second).name
     user = get_user_model().objects.create_user("ann", password="pw-ann-12345")
 
-    conversation = services.conversation_start(owner=user, content="Say hello.")
+    conversation = services.conversation_start(owner=user, content="Say hello.", model=mover)
     first_answer = conversation.messages.get(role="assistant")
     assert _finished(first_answer).worker == first_name
 
+    # Watch the second worker's states from before the order: loading can be brief.
+    states, watching = [], threading.Event()
+
+    def watch():
+        while not watching.is_set():
+            if beat := _beat_of(second):
+                states.append((beat.state, beat.model))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     admin_client.post(CONTROL_URL, {"worker": first_name, "action": "drain"})
-    admin_client.post(CONTROL_URL, {"worker": second_name, "action": "assign", "model": "smollm2"})
+    admin_client.post(
+        CONTROL_URL, {"worker": second_name, "action": "assign", "model": "smollm2-move"}
+    )
     # The conversation goes on while the model moves: once the first worker takes no new
     # answers, the next one waits in the queue until the second has loaded the model.
     wait_for(lambda: _beat_of(first).state == "drained", timeout=120, message="a drained worker")
     _, second_answer = services.message_send(conversation=conversation, content="And once more?")
-    states = []
 
     def moved():
         beat = _beat_of(second)
-        states.append((beat.state, beat.model))
-        return beat.model == "smollm2" and beat.state in ("ready", "busy")
+        return beat.model == "smollm2-move" and beat.state in ("ready", "busy")
 
-    wait_for(moved, timeout=240, interval=0.05, message="the second worker to load smollm2")
-    assert ("loading", "smollm2") in states
+    wait_for(moved, timeout=240, interval=0.05, message="the second worker to load smollm2-move")
+    watching.set()
+    watcher.join()
+    assert ("loading", "smollm2-move") in states
 
     answer = _finished(second_answer)
     assert answer.content
