@@ -16,6 +16,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -27,6 +28,11 @@ from inference.stopping import StopScanner
 log = logging.getLogger(__name__)
 
 _END = object()
+# How often the caller's thread asks whether its answer was stopped.
+STOP_POLL_SECONDS = 0.05
+# A free slot whose cache shares at least this many tokens with a new prompt is reused;
+# below it, the lowest free slot is taken (see BatchEngine._slot_for).
+REUSE_MIN_TOKENS = 64
 
 
 @dataclass
@@ -47,6 +53,9 @@ class Job:
     )
     scanner: StopScanner | None = None
     done: bool = False
+    # Set by the caller's thread once should_stop() says so; the decoder only reads it,
+    # so asking Redis whether Stop was pressed never holds up a decoding step.
+    stop_asked: bool = False
 
     def emit(self, text: str) -> None:
         if text:
@@ -123,12 +132,24 @@ class BatchEngine:
     # Called from any thread.
 
     def stream(self, job: Job) -> Iterator[str]:
-        """Queue a job and yield its text until it ends."""
+        """Queue a job and yield its text until it ends; pass on a stop while it runs."""
         self.inbox.put(job)
-        while (item := job.out.get()) is not _END:
+        next_poll = time.monotonic() + STOP_POLL_SECONDS
+        while True:
+            try:
+                item = job.out.get(timeout=STOP_POLL_SECONDS)
+            except queue.Empty:
+                item = None
+            if item is _END:
+                return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            if item is not None:
+                yield item
+            if (now := time.monotonic()) >= next_poll:
+                next_poll = now + STOP_POLL_SECONDS
+                if not job.stop_asked and job.should_stop():
+                    job.stop_asked = True
 
     def close(self) -> None:
         self.closed = True
@@ -167,14 +188,13 @@ class BatchEngine:
         while self.waiting and (free := [s for s in self.slots if s.job is None]):
             job = next_fair(self.waiting, self.last_turn)
             self.waiting.remove(job)
-            if job.should_stop():  # stopped while it waited for a slot
+            if job.stop_asked:  # stopped while it waited for a slot
                 job.figures.finish_reason = "stopped"
                 self._finish(job, flush=False)
                 continue
             self.last_turn[job.user] = next(self.turn)
-            # Reuse the free slot whose cache shares the longest prefix with this prompt.
             tokens = job.prompt.tokens
-            slot = max(free, key=lambda s: _common_prefix(s.tokens, tokens))
+            slot = self._slot_for(tokens, free)
             keep = min(_common_prefix(slot.tokens, tokens), len(tokens) - 1)
             lc.llama_memory_seq_rm(self.memory, slot.seq, keep, -1)
             del slot.tokens[keep:]
@@ -185,6 +205,20 @@ class BatchEngine:
             job.figures.prompt_tokens = len(tokens)
             job.figures.cached_tokens = keep
             job.figures.finish_reason = "length"
+
+    @staticmethod
+    def _slot_for(tokens: list[int], free: list[Slot]) -> Slot:
+        """The free slot whose cache holds the longest prefix of this prompt, when that is
+        a real saving (a follow-up turn); otherwise the lowest free slot.
+
+        llama.cpp decodes sequences with separate caches together only when their ids are
+        consecutive: slots 0, 1, 3 take two passes over the weights per step, 0, 1, 2 one.
+        Filling the lowest slots first keeps the busy ones together.
+        """
+        best = max(free, key=lambda s: _common_prefix(s.tokens, tokens))
+        if _common_prefix(best.tokens, tokens) >= REUSE_MIN_TOKENS:
+            return best
+        return free[0]
 
     def _sampler(self, sampling: Sampling):
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
@@ -203,23 +237,26 @@ class BatchEngine:
         return chain
 
     def _step(self) -> None:
-        """Decode one batch: a token per generating job, then prompt chunks in the room left."""
-        batch, n, wants_logits = self.batch, 0, []
+        """Decode one batch: a token per generating job, and prompt chunks in the room left.
+
+        The batch lists sequences in slot order, so that llama.cpp can put them all in one
+        pass (it needs consecutive sequence ids; see _slot_for).
+        """
+        for job in [s.job for s in self.slots if s.job and s.job.stop_asked]:
+            job.figures.finish_reason = "stopped"
+            self._finish(job)
         active = [s.job for s in self.slots if s.job]
-        for job in active:
-            if job.should_stop():
-                job.figures.finish_reason = "stopped"
-                self._finish(job)
-        active = [j for j in active if not j.done]
+        # Long prompts go in chunks, so the conversations already streaming keep going.
+        room = self.n_batch - sum(1 for job in active if not job.pending)
+        batch, n, wants_logits = self.batch, 0, []
         for job in active:
             if not job.pending:
                 n = self._add(n, job, [job.last_token], logits_last=True)
                 wants_logits.append((job, n - 1))
-        # Long prompts go in chunks, so the conversations already streaming keep going.
-        for job in active:
-            if job.pending and n < self.n_batch:
-                take = job.pending[: self.n_batch - n]
+            elif room > 0:
+                take = job.pending[:room]
                 del job.pending[: len(take)]
+                room -= len(take)
                 n = self._add(n, job, take, logits_last=not job.pending)
                 if not job.pending:
                     wants_logits.append((job, n - 1))

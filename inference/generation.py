@@ -1,7 +1,9 @@
 """The generation loop: from a queued answer to a finished one, streaming on the way."""
 
 import logging
+import threading
 import time
+from contextlib import contextmanager
 
 import redis
 
@@ -12,11 +14,40 @@ from webui.chat.models import Message
 
 log = logging.getLogger(__name__)
 
-# Coalesce chunks for this long before sending, so that the path to the browser costs
-# next to nothing beside decoding; the first chunk goes at once for time to first token.
+# Coalesce chunks before sending, so that the path to the browser costs next to nothing
+# beside decoding; the first chunk goes at once for time to first token. Each send costs
+# the worker, Redis and the web server a little, and with many answers streaming at once
+# that cost comes out of decoding: the interval grows with them, up to a cap.
 FLUSH_SECONDS = 0.03
+FLUSH_SECONDS_MAX = 0.15
 # Save progress to the database this often, so a reload without Redis still shows it.
 SAVE_SECONDS = 2.0
+
+
+class _Streaming:
+    """How many answers this process is streaming now (each in its own worker thread)."""
+
+    def __init__(self):
+        self.count = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def one(self):
+        with self._lock:
+            self.count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+streaming = _Streaming()
+
+
+def flush_interval(answers: int) -> float:
+    """How long to coalesce chunks while this many answers stream from this worker."""
+    return min(FLUSH_SECONDS * max(answers, 1), FLUSH_SECONDS_MAX)
 
 
 class _Streamer:
@@ -44,7 +75,7 @@ class _Streamer:
         self.parts.append(chunk)
         self.pending.append(chunk)
         now = time.monotonic()
-        if now - self.last_flush >= FLUSH_SECONDS:
+        if now - self.last_flush >= flush_interval(streaming.count):
             self.flush(now)
         if now - self.last_save >= SAVE_SECONDS:
             self.last_save = now
@@ -154,15 +185,16 @@ def generate_reply(message_id: int, *, model: TextModel, worker_name: str) -> st
         else:
             prompt = model.build_prompt(history_for(message), sampling.max_tokens)
         conversation = message.conversation
-        for chunk in model.stream(
-            prompt,
-            sampling,
-            figures,
-            should_stop=lambda: _stop_requested(message_id),
-            user=str(conversation.owner_id),
-            priority=1 if conversation.source == conversation.Source.API else 0,
-        ):
-            streamer.add(chunk)
+        with streaming.one():
+            for chunk in model.stream(
+                prompt,
+                sampling,
+                figures,
+                should_stop=lambda: _stop_requested(message_id),
+                user=str(conversation.owner_id),
+                priority=1 if conversation.source == conversation.Source.API else 0,
+            ):
+                streamer.add(chunk)
         streamer.flush()
         figures.completion_tokens += earlier_tokens
     except PromptTooLong as exc:

@@ -76,17 +76,31 @@ def percentile(values: list[float], pct: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
 
 
-def summarise(users: int, runs: list[UserRun]) -> dict:
+def summarise(users: int, *rounds: list[UserRun]) -> dict:
+    """Figures for one user count over one or more rounds of it.
+
+    Times to first token and speeds per user are pooled over every user of every round;
+    the total speed (and the tokens it counts) is the median of the rounds' own.
+    """
+    runs = [run for one_round in rounds for run in one_round]
     ttfts = [r.ttft_ms for r in runs]
-    wall = max(r.ended for r in runs) - min(r.started for r in runs)
+    totals = [(_total(one_round), sum(r.tokens for r in one_round)) for one_round in rounds]
+    total, tokens = sorted(totals)[len(totals) // 2]
     return {
         "users": users,
         "ttft_p50_ms": round(percentile(ttfts, 50), 1),
         "ttft_p95_ms": round(percentile(ttfts, 95), 1),
         "tok_s_per_user": round(statistics.mean(r.tok_s for r in runs), 1),
-        "tok_s_total": round(sum(r.tokens for r in runs) / wall, 1) if wall > 0 else 0.0,
-        "tokens": sum(r.tokens for r in runs),
+        "tok_s_total": total,
+        "tokens": tokens,
+        "rounds": len(rounds),
     }
+
+
+def _total(runs: list[UserRun]) -> float:
+    """All the tokens of one round over its wall time, first request to last token."""
+    wall = max(r.ended for r in runs) - min(r.started for r in runs)
+    return round(sum(r.tokens for r in runs) / wall, 1) if wall > 0 else 0.0
 
 
 HISTORY_PARAGRAPH = (

@@ -5,11 +5,11 @@ import contextlib
 import pytest
 
 from tests.conftest import wait_for
+from tests.hostile.live import model_of_its_own
 from tests.hostile.tally import fault_outcome, tried
 from tests.streams import make_user
 from webui.chat import services
 from webui.chat.models import Message
-from webui.registry.models import LLMModel
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -19,13 +19,8 @@ ENDED = {"done", "stopped", "failed"}
 @pytest.fixture
 def fault_model(bundled_model):
     """A model of its own, so that only the workers this test starts serve its queue."""
-    return LLMModel.objects.create(
-        name="SmolLM2 (hostile faults)",
-        slug="smollm2-hostile-faults",
-        path=bundled_model.path,
-        context_size=2048,
-        max_tokens=300,
-        parallel=2,
+    return model_of_its_own(
+        bundled_model, "hostile faults", context_size=2048, max_tokens=300, parallel=2
     )
 
 

@@ -10,11 +10,17 @@ import asyncio
 
 import pytest
 
-from tests.hostile.live import ENDED, PrivateRedis, Tab, start_server, start_worker
+from tests.hostile.live import (
+    ENDED,
+    PrivateRedis,
+    Tab,
+    model_of_its_own,
+    start_server,
+    start_worker,
+)
 from tests.hostile.tally import fault_outcome, outcome_of, tried
 from tests.streams import make_user, session_cookie
 from webui.chat.models import Conversation, Message
-from webui.registry.models import LLMModel
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -28,13 +34,8 @@ def private_redis():
 
 @pytest.fixture
 def restart_model(bundled_model):
-    return LLMModel.objects.create(
-        name="SmolLM2 (Redis restart)",
-        slug="smollm2-redis-restart",
-        path=bundled_model.path,
-        context_size=1024,
-        max_tokens=160,
-        parallel=2,
+    return model_of_its_own(
+        bundled_model, "redis restart", context_size=1024, max_tokens=160, parallel=2
     )
 
 

@@ -15,24 +15,18 @@ from urllib.parse import urlparse
 import pytest
 import websockets
 
-from tests.hostile.live import ENDED, Tab, start_server
+from tests.hostile.live import ENDED, Tab, model_of_its_own, start_server
 from tests.hostile.tally import fault_outcome, outcome_of, tried
 from tests.streams import make_user, session_cookie
 from webui.chat.models import Conversation, Message
-from webui.registry.models import LLMModel
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
 @pytest.fixture
 def shared_model(bundled_model):
-    return LLMModel.objects.create(
-        name="SmolLM2 (slow client)",
-        slug="smollm2-slow-client",
-        path=bundled_model.path,
-        context_size=1024,
-        max_tokens=160,
-        parallel=2,
+    return model_of_its_own(
+        bundled_model, "slow client", context_size=1024, max_tokens=160, parallel=2
     )
 
 

@@ -14,12 +14,11 @@ import httpx
 import pytest
 
 from tests.conftest import wait_for
-from tests.hostile.live import ENDED, Tab
+from tests.hostile.live import ENDED, Tab, model_of_its_own
 from tests.hostile.tally import fault_outcome, load_figures, tried
 from tests.streams import session_cookie
 from webui.api.models import ApiKey
 from webui.chat.models import Conversation, Message
-from webui.registry.models import LLMModel
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -29,14 +28,7 @@ USERS = 50
 @pytest.fixture
 def load_model(bundled_model):
     """A model of its own with short answers: the load is in the number of users."""
-    return LLMModel.objects.create(
-        name="SmolLM2 (load)",
-        slug="smollm2-load",
-        path=bundled_model.path,
-        context_size=512,
-        max_tokens=6,
-        parallel=4,
-    )
+    return model_of_its_own(bundled_model, "load", context_size=512, max_tokens=6, parallel=4)
 
 
 def _percentile(values: list[float], share: float) -> float:

@@ -59,8 +59,9 @@ def test_stopping_one_leaves_the_others_unchanged(model):
     together = _together(model, [(QUESTIONS[0], {"stop_after": 2}), (QUESTIONS[1], {}),
                                  (QUESTIONS[2], {})])  # fmt: skip
     stopped_text, stopped = together[0]
-    assert stopped.finish_reason == "stopped" and stopped.completion_tokens == 2
-    assert alone[0].startswith(stopped_text)
+    # The stop is seen at the next poll (STOP_POLL_SECONDS), a few tokens later at most.
+    assert stopped.finish_reason == "stopped" and 2 <= stopped.completion_tokens < 32
+    assert alone[0].startswith(stopped_text) and len(stopped_text) < len(alone[0])
     assert [text for text, _ in together[1:]] == alone[1:]
 
 
@@ -101,3 +102,15 @@ def test_waiting_answers_are_admitted_round_robin_by_user_and_chat_first():
         last_turn[chosen.user] = len(order)
         order.append(chosen.user)
     assert order == ["alice", "bob", "alice", "alice", "api-user"]
+
+
+def test_a_new_prompt_takes_the_lowest_free_slot_unless_another_holds_its_history():
+    from inference.batching import REUSE_MIN_TOKENS, BatchEngine, Slot
+
+    header = list(range(10))  # what every prompt shares: the template's opening
+    history = list(range(100, 100 + REUSE_MIN_TOKENS + 20))
+    free = [Slot(1, tokens=header + [7, 8]), Slot(3, tokens=header + history)]
+    # Sharing only the opening is not worth splitting the busy slots (1 is the lowest).
+    assert BatchEngine._slot_for(header + [9], free).seq == 1
+    # A follow-up turn goes back to the slot that holds its conversation.
+    assert BatchEngine._slot_for(header + history + [5, 6], free).seq == 3

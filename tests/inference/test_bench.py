@@ -18,12 +18,13 @@ KEYS = {"users", "ttft_p50_ms", "ttft_p95_ms", "tok_s_per_user", "tok_s_total", 
 def test_bench_json_reports_each_user_count(asgi_server, live_worker, bundled_model):
     out = StringIO()
     call_command("bench", "--users", "1,2", "--url", asgi_server, "--max-tokens", "8",
-                 "--follow-up", "--json", stdout=out)  # fmt: skip
+                 "--rounds", "2", "--follow-up", "--json", stdout=out)  # fmt: skip
     rows = json.loads(out.getvalue())
     assert [row["users"] for row in rows] == [1, 2]
     for row in rows:
         assert set(row) >= KEYS
         assert row["tokens"] > 0 and row["tok_s_total"] > 0 and row["raw_tok_s"] > 0
+        assert row["rounds"] == 2
         # The WebSocket path answered too, within the conversation's own answer length.
         assert 0 < row["ws_tokens"] <= 8 * row["users"] and row["ws_tok_s_total"] > 0
     assert rows[0]["history_tokens"] > 1500
@@ -32,7 +33,7 @@ def test_bench_json_reports_each_user_count(asgi_server, live_worker, bundled_mo
 def test_websocket_path_alone_fills_the_plain_keys(asgi_server, live_worker, bundled_model):
     out = StringIO()
     call_command("bench", "--users", "1", "--url", asgi_server, "--max-tokens", "6",
-                 "--path", "websocket", "--json", stdout=out)  # fmt: skip
+                 "--path", "websocket", "--rounds", "1", "--json", stdout=out)  # fmt: skip
     (row,) = json.loads(out.getvalue())
     assert row["tok_s_total"] == row["ws_tok_s_total"] > 0
     assert row["ttft_p50_ms"] == row["ws_ttft_p50_ms"] > 0
@@ -43,3 +44,9 @@ def test_summary_percentiles_and_totals():
     row = summarise(3, runs)
     assert row["ttft_p50_ms"] == 20 and row["tok_s_total"] == 15.0
     assert percentile([5.0], 95) == 5.0
+    # Rounds: times pooled over every user of every round, the total the rounds' median.
+    slow = [UserRun(ttft_ms=t, tokens=10, tok_s=5.0, started=0.0, ended=10.0) for t in (40, 50)]
+    fast = [UserRun(ttft_ms=60, tokens=10, tok_s=5.0, started=0.0, ended=1.0)]
+    row = summarise(3, runs, slow, fast)
+    assert row["ttft_p50_ms"] == 35 and row["rounds"] == 3
+    assert row["tok_s_total"] == 10.0 and row["tokens"] == 10  # 2.0, 10.0 and 15.0

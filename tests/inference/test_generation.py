@@ -74,3 +74,27 @@ def test_prompt_too_long_is_said_plainly(answer):
     )
     answer.refresh_from_db()
     assert "context holds 2048" in answer.error
+
+
+def test_chunks_are_coalesced_longer_while_more_answers_stream():
+    from inference.generation import FLUSH_SECONDS, FLUSH_SECONDS_MAX, flush_interval
+
+    intervals = [flush_interval(n) for n in range(0, 12)]
+    assert intervals[0] == intervals[1] == FLUSH_SECONDS
+    assert intervals == sorted(intervals) and intervals[-1] == FLUSH_SECONDS_MAX
+
+
+def test_an_answer_counts_as_streaming_while_it_streams(answer):
+    from inference.generation import streaming
+
+    seen = []
+
+    class Counting(CannedModel):
+        def stream(self, *args, **kwargs):
+            for chunk in super().stream(*args, **kwargs):
+                seen.append(streaming.count)
+                yield chunk
+
+    before = streaming.count
+    generate_reply(answer.pk, model=Counting(["a", "b"]), worker_name="w")
+    assert seen == [before + 1, before + 1] and streaming.count == before

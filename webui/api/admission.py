@@ -5,7 +5,7 @@ count the same number and both get in. Holding a per-user lock in Redis (shared 
 web process) from the count until the answer is stored makes the count exact.
 """
 
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 
 from redis.exceptions import LockError
 
@@ -15,19 +15,26 @@ from webui.chat import streambuffer
 WAIT_SECONDS = 30
 
 
-@asynccontextmanager
-async def one_at_a_time(user_id: int):
-    conn = streambuffer.async_client()
-    lock = conn.lock(
-        f"homefire:api-admit:{user_id}", timeout=WAIT_SECONDS, blocking_timeout=WAIT_SECONDS
-    )
-    try:
-        if not await lock.acquire():
+class Admission:
+    """The user's admission lock, taken before the count and left once the answer is stored.
+
+    It may be left from another thread than the one that took it (the view's steps run in
+    Django's sync threads), and it uses the process's pooled Redis connections.
+    """
+
+    def __init__(self, user_id: int):
+        self.lock = streambuffer.client().lock(
+            f"homefire:api-admit:{user_id}",
+            timeout=WAIT_SECONDS,
+            blocking_timeout=WAIT_SECONDS,
+            thread_local=False,
+        )
+
+    def enter(self) -> "Admission":
+        if not self.lock.acquire():
             raise RateLimited("Too many of your requests are arriving at once. Try again.")
-        try:
-            yield
-        finally:
-            with suppress(LockError):  # held past its timeout: already free
-                await lock.release()
-    finally:
-        await conn.aclose()
+        return self
+
+    def leave(self) -> None:
+        with suppress(LockError):  # held past its timeout: already free
+            self.lock.release()

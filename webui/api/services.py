@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import transaction
 
-from webui.api.errors import AccountPending, ApiError, ModelNotFound, NoWorker, RateLimited
+from webui.api.errors import ApiError, ModelNotFound, NoWorker, RateLimited
 from webui.api.params import Request
 from webui.chat import dispatch
 from webui.chat.models import Conversation, Message
@@ -24,12 +24,16 @@ def model_for(slug: str, user) -> LLMModel:
     return model
 
 
-def check_limits(user, model: LLMModel) -> None:
+def check_limits(user) -> None:
+    """The user's limits and the API's cap on answers in progress.
+
+    The account's standing was checked with the key (views._user) and access to the model
+    by model_for; what is left of the gate's check_send is the limits.
+    """
     try:
-        team_gate.check_send(user=user, model=model)
+        team_gate.check_limits(user)
     except team_gate.Refused as exc:
-        error = {"pending": AccountPending, "model": ModelNotFound}.get(exc.kind, RateLimited)
-        raise error(str(exc), retry_after=exc.retry_after) from None
+        raise RateLimited(str(exc), retry_after=exc.retry_after) from None
     limit = settings.HOMEFIRE["API_MAX_ACTIVE"]
     active = Message.objects.filter(
         conversation__owner=user, sampling__via="api", status__in=Message.ACTIVE_STATUSES

@@ -9,7 +9,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from webui.api import admission, auth, params, services
+from webui.api import auth, params, services
+from webui.api.admission import Admission
 from webui.api.errors import AccountPending, ApiError, GenerationFailed, InvalidKey
 from webui.api.follow import Subscription
 from webui.chat import services as chat_services
@@ -84,24 +85,46 @@ def _body(request) -> bytes:
         ) from None
 
 
-async def _generate(request, user, parse, shape):
+def _admit(request, user, parse):
+    """Check the request and the user's standing, then open its conversation.
+
+    One step in Django's sync thread (each step costs a hop): the returned admission is
+    held until the answer is stored (_queue).
+    """
     req = parse(params.parse_body(_body(request)))
-    model = await sync_to_async(services.model_for)(req.model, user)
+    model = services.model_for(req.model, user)
     params.check_model_bounds(req.sampling, model)
-    async with admission.one_at_a_time(user.pk):  # the count and the new answer, together
-        await sync_to_async(services.check_limits)(user, model)
-        conversation = await sync_to_async(services.api_conversation_create)(
-            owner=user, model=model, request=req
-        )
-        subscription = Subscription(conversation.pk)
+    admission = Admission(user.pk).enter()
+    try:
+        services.check_limits(user)
+        conversation = services.api_conversation_create(owner=user, model=model, request=req)
+    except BaseException:
+        admission.leave()
+        raise
+    return req, conversation, admission
+
+
+def _queue(conversation, req, admission):
+    try:
+        return services.api_answer_queue(conversation=conversation, request=req)
+    finally:
+        admission.leave()
+
+
+async def _generate(request, user, parse, shape):
+    req, conversation, admission = await sync_to_async(_admit)(request, user, parse)
+    # Listen before the answer is queued, so that no event of it is missed.
+    subscription = Subscription(conversation.pk)
+    try:
         await subscription.__aenter__()
-        try:
-            answer = await sync_to_async(services.api_answer_queue)(
-                conversation=conversation, request=req
-            )
-        except BaseException:
-            await subscription.__aexit__()
-            raise
+    except BaseException:
+        await sync_to_async(admission.leave)()
+        raise
+    try:
+        answer = await sync_to_async(_queue)(conversation, req, admission)
+    except BaseException:
+        await subscription.__aexit__()
+        raise
     ident, created = f"{shape.prefix}-{answer.pk}", int(time.time())
     stream = _stream(subscription, answer, req, ident, created, shape)
     if req.stream:

@@ -32,6 +32,15 @@ def check_send(*, user, model: LLMModel) -> None:
         raise Refused(
             "model", f"You do not have access to the model “{model.name}”. Choose another one."
         )
+    check_limits(user)
+
+
+def check_limits(user) -> None:
+    """Raise Refused when one more message would go past one of the user's limits.
+
+    Part of check_send, for callers that already checked the account and the model (the
+    API checks them when it reads the key and the model's name).
+    """
     try:
         limits.check(user)
     except limits.LimitReached as exc:

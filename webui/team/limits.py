@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from webui.chat.models import Message
@@ -29,9 +29,14 @@ def allowance_for(user) -> Allowance:
     """A user's own value per field, else the most generous group value, else everyone's."""
     if user.is_superuser:
         return Allowance()
-    own = list(Limit.objects.filter(user=user))
-    groups = list(Limit.objects.filter(group__in=user.groups.all()))
-    everyone = list(Limit.objects.filter(user__isnull=True, group__isnull=True))
+    rows = list(
+        Limit.objects.filter(
+            Q(user=user) | Q(group__in=user.groups.all()) | Q(user__isnull=True, group__isnull=True)
+        )
+    )
+    own = [r for r in rows if r.user_id == user.pk]
+    groups = [r for r in rows if r.group_id is not None]
+    everyone = [r for r in rows if r.user_id is None and r.group_id is None]
 
     def values(rows, name):
         return [getattr(r, name) for r in rows if getattr(r, name) is not None]

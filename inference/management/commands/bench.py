@@ -25,6 +25,7 @@ COLUMNS = [
     ("raw_ttft_ms", "raw ttft ms"), ("ratio_per_user", "user/raw"), ("ratio_total", "total/raw"),
     ("ws_ttft_p50_ms", "ws ttft p50"), ("ws_tok_s_per_user", "ws tok/s/user"),
     ("ws_tok_s_total", "ws tok/s tot"), ("llama_server_tok_s_total", "llama-server"),
+    ("llama_server_ttft_p50_ms", "l-s ttft p50"),
 ]  # fmt: skip
 PATHS = ("api", "websocket")
 
@@ -50,6 +51,13 @@ class Command(BaseCommand):
             "--url", default=os.environ.get("HOMEFIRE_URL", "http://127.0.0.1:8000")
         )
         parser.add_argument("--max-tokens", type=int, default=128)
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=3,
+            help="Runs of each user count (and of plain llama-cpp-python): times to first "
+            "token are pooled over them, totals are their median.",
+        )
         parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
         parser.add_argument("--llama-server", metavar="PATH", help="Also run llama.cpp's server.")
@@ -73,7 +81,9 @@ class Command(BaseCommand):
             "the other for each user count.",
         )
 
-    def handle(self, *args, users, model, url, max_tokens, threads, as_json, path, **options):
+    def handle(
+        self, *args, users, model, url, max_tokens, threads, as_json, path, rounds, **options
+    ):
         if options["pages"]:
             self._pages(as_json, options)
             return
@@ -84,10 +94,11 @@ class Command(BaseCommand):
         paths = PATHS if path == "both" else (path,)
         raw = measure_raw(
             record.path,
-            [{"role": "user", "content": f"[raw] {QUESTION}"}],
+            [{"role": "user", "content": QUESTION}],
             n_ctx=record.context_size,
             max_tokens=max_tokens,
             threads=threads,
+            rounds=rounds,
         )
         body = {"model": record.slug, "max_tokens": max_tokens, "temperature": 0,
                 "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
@@ -98,10 +109,13 @@ class Command(BaseCommand):
         for count in counts:
             row = {"users": count}
             if "api" in paths:
-                runs = asyncio.run(run_users(url, keys[:count], _bodies(body, count)))
-                row.update(summarise(count, runs))
+                runs = [
+                    asyncio.run(run_users(url, keys[:count], _bodies(body, count)))
+                    for _ in range(rounds)
+                ]
+                row.update(summarise(count, *runs))
             if "websocket" in paths:
-                row.update(self._websocket(url, record, count, max_tokens))
+                row.update(self._websocket(url, record, count, max_tokens, rounds))
             if "api" not in paths:  # the plain keys hold the figures of the path that ran
                 row.update({key[3:]: value for key, value in row.items() if key[:3] == "ws_"})
             row.update(
@@ -111,9 +125,11 @@ class Command(BaseCommand):
                 ratio_total=round(row["tok_s_total"] / raw.tok_s, 2) if raw.tok_s else None,
             )
             if options["llama_server"]:
-                row["llama_server_tok_s_total"] = self._llama_server(
-                    options["llama_server"], record, count, threads, keys, body
+                figures = self._llama_server(
+                    options["llama_server"], record, count, threads, keys, body, rounds
                 )
+                row["llama_server_tok_s_total"] = figures["tok_s_total"]
+                row["llama_server_ttft_p50_ms"] = figures["ttft_p50_ms"]
             rows.append(row)
         if options["follow_up"]:
             figures = asyncio.run(follow_up(url, keys[0], body))
@@ -124,13 +140,15 @@ class Command(BaseCommand):
         else:
             self._table(rows, record)
 
-    def _websocket(self, url, record, count, max_tokens) -> dict:
-        sessions = websocket_path.open_conversations(
-            self._users(count), record, max_tokens=max_tokens
-        )
-        texts = [body["messages"][0]["content"] for body in _bodies({}, count)]
-        runs = asyncio.run(websocket_path.run_users(url, sessions, texts))
-        figures = summarise(count, runs)
+    def _websocket(self, url, record, count, max_tokens, rounds) -> dict:
+        runs = []
+        for _ in range(rounds):  # new conversations each round: no history to reuse
+            sessions = websocket_path.open_conversations(
+                self._users(count), record, max_tokens=max_tokens
+            )
+            texts = [body["messages"][0]["content"] for body in _bodies({}, count)]
+            runs.append(asyncio.run(websocket_path.run_users(url, sessions, texts)))
+        figures = summarise(count, *runs)
         return {f"ws_{key}": value for key, value in figures.items() if key != "users"}
 
     def _pages(self, as_json: bool, options: dict) -> None:
@@ -145,12 +163,17 @@ class Command(BaseCommand):
         for key, value in figures.items():
             self.stdout.write(f"{key:>32}  {value}")
 
-    def _llama_server(self, binary, record, count, threads, keys, body) -> float:
+    def _llama_server(self, binary, record, count, threads, keys, body, rounds) -> dict:
         with llama_server(
             binary, record.path, parallel=count, n_ctx=record.context_size, threads=threads
         ) as server_url:
-            runs = asyncio.run(run_users(server_url, keys[:count], _bodies(body, count)))
-        return summarise(count, runs)["tok_s_total"]
+            # Warmed once, as the system's path is.
+            asyncio.run(run_users(server_url, keys[:1], _bodies({**body, "max_tokens": 4}, 1)))
+            runs = [
+                asyncio.run(run_users(server_url, keys[:count], _bodies(body, count)))
+                for _ in range(rounds)
+            ]
+        return summarise(count, *runs)
 
     def _model(self, slug):
         query = LLMModel.objects.filter(enabled=True)

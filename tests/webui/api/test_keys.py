@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -19,6 +21,20 @@ def test_key_is_stored_hashed_and_authenticates(alice):
     assert user_for_key(raw) == alice
     key.refresh_from_db()
     assert key.last_used_at is not None
+
+
+def test_last_used_is_kept_to_the_minute_without_a_write_per_request(alice):
+    key, raw = ApiKey.issue(user=alice, name="editor")
+    user_for_key(raw)
+    key.refresh_from_db()
+    first = key.last_used_at
+    user_for_key(raw)
+    key.refresh_from_db()
+    assert key.last_used_at == first
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=first - timedelta(minutes=2))
+    user_for_key(raw)
+    key.refresh_from_db()
+    assert key.last_used_at > first
 
 
 @pytest.mark.parametrize("raw", [None, "", "hf_x", "sk-123", "hf_deadbeef_wrong"])

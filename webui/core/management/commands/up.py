@@ -12,6 +12,10 @@ from webui.core import services_up
 from webui.registry.models import LLMModel
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Start Redis (when none answers), a worker for the default model, and the web server."
 
@@ -23,6 +27,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host, port, model, **options):
+        # `kill`, systemd and container runtimes stop with SIGTERM: treat it as Ctrl-C so
+        # that the children are stopped too, not left running without their supervisor.
+        signal.signal(signal.SIGTERM, _interrupt)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("bootstrap")
         commands: dict[str, list[str]] = {}
@@ -68,6 +75,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
         finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop at a time
             for child in reversed(list(children.values())):
                 if child.poll() is None:
                     child.send_signal(signal.SIGINT)
