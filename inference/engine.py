@@ -19,6 +19,15 @@ FALLBACK_TEMPLATE = (
 KV_CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
 
 
+def common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 class PromptTooLong(ValueError):
     """The newest message alone does not fit in the model's context."""
 
@@ -117,14 +126,6 @@ class LlamaModel:
             verbose=False,
         )
         self.n_ctx = min(n_ctx, self.llm._model.n_ctx_train())
-        self.engine = BatchEngine(
-            self.llm,
-            parallel=parallel,
-            n_ctx=self.n_ctx,
-            n_threads=threads,
-            kv_type=KV_CACHE_TYPES[kv_cache_type],
-            flash_attn=flash_attention,
-        )
         # The admin's override (checked in a sandbox when saved) comes before the file's own.
         template = (
             chat_template.strip()
@@ -140,6 +141,21 @@ class LlamaModel:
             eos_token=self.llm._model.token_get_text(eos) if eos != -1 else "",
             bos_token=self.llm._model.token_get_text(bos) if bos != -1 else "",
         )
+        self.engine = BatchEngine(
+            self.llm,
+            parallel=parallel,
+            n_ctx=self.n_ctx,
+            n_threads=threads,
+            kv_type=KV_CACHE_TYPES[kv_cache_type],
+            flash_attn=flash_attention,
+            opening=self.opening(),
+        )
+
+    def opening(self) -> list[int]:
+        """The tokens every conversation's prompt starts with under this template."""
+        one = self._tokens([{"role": "user", "content": "Hello."}])
+        other = self._tokens([{"role": "user", "content": "What time is it?"}])
+        return one[: common_prefix(one, other)]
 
     def close(self) -> None:
         """Free the model's memory now, not during interpreter shutdown."""

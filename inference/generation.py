@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 # beside decoding; the first chunk goes at once for time to first token. Each send costs
 # the worker, Redis and the web server a little, and with many answers streaming at once
 # that cost comes out of decoding: the interval grows with them, up to a cap.
-FLUSH_SECONDS = 0.03
+FLUSH_SECONDS = 0.05
 FLUSH_SECONDS_MAX = 0.15
 # Save progress to the database this often, so a reload without Redis still shows it.
 SAVE_SECONDS = 2.0

@@ -114,3 +114,20 @@ def test_a_new_prompt_takes_the_lowest_free_slot_unless_another_holds_its_histor
     assert BatchEngine._slot_for(header + [9], free).seq == 1
     # A follow-up turn goes back to the slot that holds its conversation.
     assert BatchEngine._slot_for(header + history + [5, 6], free).seq == 3
+
+
+def test_every_slot_starts_with_the_opening_all_prompts_share():
+    model = LlamaModel(bundled_model_path(), n_ctx=512, parallel=3)
+    try:
+        opening = model.opening()
+        assert len(opening) > 5  # SmolLM2's template opens with a default system prompt
+        assert model.engine.primed.wait(timeout=60)
+        assert all(slot.tokens == opening for slot in model.engine.slots)
+        # Three conversations at once at a fresh worker: none reads the opening again,
+        # and each answers as it would alone.
+        alone = _answer(model, QUESTIONS[0])[0]
+        together = _together(model, [(q, {}) for q in QUESTIONS[:3]])
+        assert all(figures.cached_tokens >= len(opening) for _, figures in together)
+        assert together[0][0] == alone
+    finally:
+        model.close()

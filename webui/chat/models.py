@@ -49,7 +49,9 @@ class Conversation(models.Model):
         indexes = [models.Index(fields=["owner", "-updated_at"], name="conv_owner_recent")]
 
     def __str__(self) -> str:
-        return self.title
+        # Not the title: it is made from the member's words, and admin pages, deletion
+        # lists and the audit log name objects by str().
+        return f"Conversation {self.pk}"
 
     def get_absolute_url(self) -> str:
         return reverse("chat:conversation", args=[self.pk])

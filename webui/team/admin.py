@@ -26,7 +26,8 @@ class TeamSettingsAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        TeamSettings.current()
+        if not TeamSettings.objects.exists():
+            TeamSettings.current().save()  # the one row, there to be edited
         return super().changelist_view(request, extra_context)
 
 

@@ -50,6 +50,16 @@ def test_chat_admin_shows_no_message_content_by_default(admin_client, alices):
         assert SECRET not in response.content.decode(), path
     page = admin_client.get(pages[0]).content.decode()
     assert "HOMEFIRE_ADMIN_CAN_READ" in page
+    # Titles are made from members' words: no admin page names a conversation by them,
+    # not even those that list what a deletion would take with it.
+    for path in [
+        pages[0],
+        "/admin/chat/conversation/",
+        f"/admin/chat/conversation/{alices.pk}/delete/",
+        f"/admin/auth/user/{alices.owner_id}/delete/",
+    ]:
+        body = admin_client.get(path).content.decode()
+        assert "Checkup" not in body and SECRET not in body, path
     assert admin_client.get(f"/team/read/{alices.pk}/").status_code == 403
     assert not AuditEvent.objects.filter(action="read conversation").exists()
 
@@ -149,6 +159,9 @@ def test_initial_settings_come_from_the_environment(settings):
     settings.HOMEFIRE = {**settings.HOMEFIRE, "SIGNUP": "invite", "RETENTION_DAYS": 90}
     row = TeamSettings.current()
     assert (row.signup_policy, row.retention_days) == ("invite", 90)
+    # Reading writes nothing (workers read it from every heartbeat; a database being
+    # restored must stay empty).
+    assert not TeamSettings.objects.exists()
 
 
 def test_team_admin_pages_work_and_invitations_are_made_there(admin_client, superuser):
@@ -199,3 +212,13 @@ def test_a_worker_deletes_old_conversations_on_its_own(start_worker, bundled_mod
              message="the worker's daily purge")  # fmt: skip
     assert Conversation.objects.filter(pk=recent.pk).exists()
     streambuffer.client().delete(retention.DUE_KEY)
+
+
+def test_deleting_a_conversation_in_admin_leaves_no_title_in_the_audit_log(admin_client, alices):
+    response = admin_client.post(
+        f"/admin/chat/conversation/{alices.pk}/delete/", {"post": "yes"}, follow=True
+    )
+    assert response.status_code == 200 and not Conversation.objects.filter(pk=alices.pk).exists()
+    assert "Checkup" not in response.content.decode()
+    events = AuditEvent.objects.all()
+    assert events.exists() and not any("Checkup" in str(vars(event)) for event in events)
