@@ -12,6 +12,12 @@ from webui.asgi import application
 ARTICLE = re.compile(r'<article id="message-(\d+)"[^>]*data-status="(\w+)"', re.S)
 DELTA = re.compile(r'<span id="message-(\d+)-text" hx-swap-oob="beforeend">(.*?)</span>', re.S)
 STREAM_TEXT = re.compile(r'<span id="message-(\d+)-text" class="stream-text">(.*?)</span>', re.S)
+# A finished answer is redrawn whole; its raw text is the Copy button's source.
+FINISHED_TEXT = re.compile(
+    r'<article id="message-(\d+)"[^>]*data-status="(?:done|stopped)"'
+    r"(?:(?!<article ).)*?<template data-copy-source>(.*?)</template>",
+    re.S,
+)
 
 
 def session_cookie(user) -> str:
@@ -38,7 +44,8 @@ class TabView:
 
     def __init__(self):
         self.status: dict[int, str] = {}
-        self.text: dict[int, str] = {}
+        self.text: dict[int, str] = {}  # what the tab shows
+        self.streamed: dict[int, str] = {}  # what it was streamed: stream text and deltas
         self.frames: list[str] = []
 
     def apply(self, frame: str) -> None:
@@ -46,10 +53,15 @@ class TabView:
         for match in ARTICLE.finditer(frame):
             self.status[int(match[1])] = match[2]
         for match in STREAM_TEXT.finditer(frame):
-            self.text[int(match[1])] = html.unescape(match[2])
+            self.text[int(match[1])] = self.streamed[int(match[1])] = html.unescape(match[2])
         for match in DELTA.finditer(frame):
             message_id = int(match[1])
             self.text[message_id] = self.text.get(message_id, "") + html.unescape(match[2])
+            self.streamed[message_id] = self.text[message_id]
+        # A tab that is slow to follow (under load, or after Redis lost events) may see
+        # an answer only once it has finished: the redrawn answer is what it shows.
+        for match in FINISHED_TEXT.finditer(frame):
+            self.text[int(match[1])] = html.unescape(match[2])
 
     async def follow(self, comm, message_id: int, until: set[str], timeout: float = 60) -> str:
         """Apply frames until the message reaches one of the statuses in `until`."""

@@ -96,6 +96,7 @@ def test_redis_restart_mid_answer_loses_nothing(private_redis, restart_model):
         assert stored.status == "done", (stored.status, stored.error)
         assert stored.content.startswith(shown_before)
         assert tab.view.text[first] == stored.content
+        assert stored.content.startswith(tab.view.streamed[first])
     assert second_status == "done"
     assert Message.objects.get(pk=second).content
     # One answer per question, each ended once.
