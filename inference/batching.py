@@ -219,8 +219,8 @@ class BatchEngine:
                 continue
             self.last_turn[job.user] = next(self.turn)
             tokens = job.prompt.tokens
-            slot = self._slot_for(tokens, free)
-            keep = min(common_prefix(slot.tokens, tokens), len(tokens) - 1)
+            slot, shared = self._slot_for(tokens, free)
+            keep = min(shared, len(tokens) - 1)
             lc.llama_memory_seq_rm(self.memory, slot.seq, keep, -1)
             del slot.tokens[keep:]
             job.pending = list(tokens[keep:])
@@ -232,18 +232,19 @@ class BatchEngine:
             job.figures.finish_reason = "length"
 
     @staticmethod
-    def _slot_for(tokens: list[int], free: list[Slot]) -> Slot:
+    def _slot_for(tokens: list[int], free: list[Slot]) -> tuple[Slot, int]:
         """The free slot whose cache holds the longest prefix of this prompt, when that is
-        a real saving (a follow-up turn); otherwise the lowest free slot.
+        a real saving (a follow-up turn), otherwise the lowest free slot; and how many
+        tokens of the prompt its cache holds.
 
         llama.cpp decodes sequences with separate caches together only when their ids are
         consecutive: slots 0, 1, 3 take two passes over the weights per step, 0, 1, 2 one.
         Filling the lowest slots first keeps the busy ones together.
         """
-        best = max(free, key=lambda s: common_prefix(s.tokens, tokens))
-        if common_prefix(best.tokens, tokens) >= REUSE_MIN_TOKENS:
-            return best
-        return free[0]
+        shared = [common_prefix(slot.tokens, tokens) for slot in free]
+        best = max(range(len(free)), key=shared.__getitem__)
+        chosen = best if shared[best] >= REUSE_MIN_TOKENS else 0
+        return free[chosen], shared[chosen]
 
     def _sampler(self, sampling: Sampling):
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())

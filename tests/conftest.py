@@ -53,6 +53,19 @@ def bundled_model(db):
     return model
 
 
+def model_of_its_own(bundled_model, purpose: str, **settings):
+    """The bundled weights under a slug of their own, so that only the workers a test
+    starts serve its queue (the session's live worker serves the bundled slug)."""
+    from webui.registry.models import LLMModel
+
+    return LLMModel.objects.create(
+        name=f"SmolLM2 ({purpose})",
+        slug="smollm2-" + purpose.replace(" ", "-"),
+        path=bundled_model.path,
+        **settings,
+    )
+
+
 class WorkerProcess:
     """A real `manage.py worker` process holding the real model."""
 

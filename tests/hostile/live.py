@@ -24,19 +24,6 @@ from tests.streams import TabView
 ENDED = {"done", "stopped", "failed"}
 
 
-def model_of_its_own(bundled_model, purpose: str, **settings):
-    """The bundled weights under a slug of their own, so that only the workers a test
-    starts serve its queue (the session's live worker serves the bundled slug)."""
-    from webui.registry.models import LLMModel
-
-    return LLMModel.objects.create(
-        name=f"SmolLM2 ({purpose})",
-        slug="smollm2-" + purpose.replace(" ", "-"),
-        path=bundled_model.path,
-        **settings,
-    )
-
-
 def _wait_port(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

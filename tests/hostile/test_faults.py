@@ -4,8 +4,7 @@ import contextlib
 
 import pytest
 
-from tests.conftest import wait_for
-from tests.hostile.live import model_of_its_own
+from tests.conftest import model_of_its_own, wait_for
 from tests.hostile.tally import fault_outcome, tried
 from tests.streams import make_user
 from webui.chat import services

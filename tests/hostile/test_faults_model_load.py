@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tests.conftest import WorkerProcess, wait_for
+from tests.conftest import WorkerProcess, model_of_its_own, wait_for
 from tests.environment import RUN_DIR
 from tests.hostile.tally import fault_outcome, outcome_of, tried
 from tests.streams import make_user
@@ -31,13 +31,7 @@ def too_big(bundled_model):
 
 @pytest.fixture
 def small(bundled_model):
-    return LLMModel.objects.create(
-        name="SmolLM2 (still serving)",
-        slug="smollm2-small",
-        path=bundled_model.path,
-        context_size=1024,
-        max_tokens=8,
-    )
+    return model_of_its_own(bundled_model, "small", context_size=1024, max_tokens=8)
 
 
 def _failed_beat(slug: str):

@@ -10,11 +10,11 @@ import asyncio
 
 import pytest
 
+from tests.conftest import model_of_its_own
 from tests.hostile.live import (
     ENDED,
     PrivateRedis,
     Tab,
-    model_of_its_own,
     start_server,
     start_worker,
 )

@@ -15,7 +15,8 @@ from urllib.parse import urlparse
 import pytest
 import websockets
 
-from tests.hostile.live import ENDED, Tab, model_of_its_own, start_server
+from tests.conftest import model_of_its_own
+from tests.hostile.live import ENDED, Tab, start_server
 from tests.hostile.tally import fault_outcome, outcome_of, tried
 from tests.streams import make_user, session_cookie
 from webui.chat.models import Conversation, Message

@@ -18,7 +18,8 @@ import socket
 import pytest
 
 from inference.resident import Resident
-from tests.hostile.live import ENDED, Tab, model_of_its_own
+from tests.conftest import model_of_its_own
+from tests.hostile.live import ENDED, Tab
 from tests.hostile.tally import fault_outcome, outcome_of, tried
 from tests.streams import make_user, session_cookie
 from webui.chat import stranded, streambuffer

@@ -13,8 +13,8 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import wait_for
-from tests.hostile.live import ENDED, Tab, model_of_its_own
+from tests.conftest import model_of_its_own, wait_for
+from tests.hostile.live import ENDED, Tab
 from tests.hostile.tally import fault_outcome, load_figures, tried
 from tests.streams import session_cookie
 from webui.api.models import ApiKey

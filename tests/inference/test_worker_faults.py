@@ -5,11 +5,10 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.conftest import wait_for
+from tests.conftest import model_of_its_own, wait_for
 from tests.streams import TabView, communicator, make_user, session_cookie
 from webui.chat import services
 from webui.chat.models import Conversation, Message
-from webui.registry.models import LLMModel
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -17,13 +16,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 @pytest.fixture
 def long_answers(bundled_model):
     """A model of its own, so that only the worker this test starts serves its queue."""
-    return LLMModel.objects.create(
-        name="SmolLM2 (fault tests)",
-        slug="smollm2-faults",
-        path=bundled_model.path,
-        context_size=2048,
-        max_tokens=400,
-    )
+    return model_of_its_own(bundled_model, "faults", context_size=2048, max_tokens=400)
 
 
 def test_killed_worker_fails_the_answer_and_a_new_worker_serves_the_next(

@@ -6,12 +6,11 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import model_of_its_own, wait_for
 from tests.streams import make_user
 from tests.webui.core.test_metrics import scrape, value
 from webui.chat import services
 from webui.chat.models import Message
-from webui.registry.models import LLMModel
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -27,13 +26,8 @@ def health(base_url: str) -> tuple[int, dict]:
 @pytest.fixture
 def only_default(bundled_model):
     """The default model, served by no worker but the ones this test starts."""
-    return LLMModel.objects.create(
-        name="SmolLM2 (health)",
-        slug="smollm2-health",
-        path=bundled_model.path,
-        context_size=1024,
-        max_tokens=8,
-        is_default=True,
+    return model_of_its_own(
+        bundled_model, "health", context_size=1024, max_tokens=8, is_default=True
     )
 
 
