@@ -30,16 +30,21 @@ def docs_screenshot(page, name: str) -> None:
 
 def history_for(user, count: int) -> list[Conversation]:
     """Conversations spread over the last weeks, two of them pinned."""
-    now = timezone.now()
+    now = timezone.localtime()
+    # Anchored on midnight, so that a run just after midnight still has a "Today".
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     made = []
     for i in range(count):
         title = TITLES[i % len(TITLES)] + ("" if i < len(TITLES) else f" ({i})")
         conversation = Conversation.objects.create(owner=user, title=title, pinned=i in (3, 9))
         Message.objects.create(conversation=conversation, role="user", content=f"About {title}")
-        age = [timedelta(hours=1), timedelta(days=1), timedelta(days=3), timedelta(days=40)][
-            min(i // 3, 3)
-        ] + timedelta(minutes=i)
-        Conversation.objects.filter(pk=conversation.pk).update(updated_at=now - age)
+        group = min(i // 3, 3)
+        if group == 0:  # today: between midnight and now, newest first
+            updated = now - (now - midnight) * i / 100
+        else:
+            back = [timedelta(hours=12), timedelta(days=3), timedelta(days=40)][group - 1]
+            updated = midnight - back - timedelta(minutes=i)
+        Conversation.objects.filter(pk=conversation.pk).update(updated_at=updated)
         made.append(conversation)
     return made
 
