@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import redis
 
 from inference.engine import Figures, PromptTooLong, Sampling, TextModel
+from inference.stop_watch import stop_watch
 from webui.chat import broadcast, events, services, streambuffer, versions
 from webui.chat.conversation_settings import effective, max_tokens_bound
 from webui.chat.models import Message
@@ -133,14 +134,6 @@ def history_for(message: Message) -> list[dict]:
     return ([{"role": "system", "content": system_prompt}] if system_prompt else []) + history
 
 
-def _stop_requested(message_id: int) -> bool:
-    """Whether Stop was pressed; while Redis is away nobody could press it."""
-    try:
-        return streambuffer.stop_requested(message_id)
-    except redis.RedisError:
-        return False
-
-
 def sampling_for(message: Message) -> Sampling:
     """The answer's own settings (the API's, validated), else its conversation's, else its
     model's defaults; never past the bounds the admin set for the model."""
@@ -161,9 +154,14 @@ def sampling_for(message: Message) -> Sampling:
     )
 
 
-def generate_reply(message_id: int, *, model: TextModel, worker_name: str) -> str | None:
-    """Generate one queued answer; return its final status, or None if it was not ours."""
-    message = services.generation_claim(message_id=message_id, worker=worker_name)
+def generate_reply(
+    message_id: int, *, model: TextModel, worker_name: str, model_slug: str | None = None
+) -> str | None:
+    """Generate one queued answer; return its final status, or None if it was not ours
+    (gone, stopped, taken already, or for another model than `model_slug`)."""
+    message = services.generation_claim(
+        message_id=message_id, worker=worker_name, model_slug=model_slug
+    )
     if message is None:
         return None
     streamer = _Streamer(message)
@@ -185,12 +183,12 @@ def generate_reply(message_id: int, *, model: TextModel, worker_name: str) -> st
         else:
             prompt = model.build_prompt(history_for(message), sampling.max_tokens)
         conversation = message.conversation
-        with streaming.one():
+        with streaming.one(), stop_watch.watching(message_id) as should_stop:
             for chunk in model.stream(
                 prompt,
                 sampling,
                 figures,
-                should_stop=lambda: _stop_requested(message_id),
+                should_stop=should_stop,
                 user=str(conversation.owner_id),
                 priority=1 if conversation.source == conversation.Source.API else 0,
             ):

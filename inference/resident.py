@@ -19,6 +19,9 @@ from webui.registry import presence
 
 log = logging.getLogger(__name__)
 
+# How long after an answer starts its worker beats (see Resident._announce_loop).
+ANNOUNCE_DELAY_SECONDS = 0.1
+
 
 @dataclass
 class Served:
@@ -44,6 +47,7 @@ class Resident:
     finished: deque = field(default_factory=deque, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _announce: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def beat(self) -> None:
         presence.beat(
@@ -110,7 +114,7 @@ class Resident:
         with self._lock:
             copy = message_id in self.active
             self.active.add(message_id)
-        self.beat()
+        self.announce()
         served = Served()
         try:
             yield served
@@ -124,10 +128,15 @@ class Resident:
             finally:
                 self.beat()
 
+    def announce(self) -> None:
+        """Beat now, from a thread of its own (see _announce_loop), not the caller's."""
+        self._announce.set()
+
     def start_heartbeat(self) -> None:
         from inference import worker_control
 
         threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True).start()
+        threading.Thread(target=self._announce_loop, name="announce", daemon=True).start()
         threading.Thread(
             target=worker_control.obey_orders, args=(self,), name="control", daemon=True
         ).start()
@@ -161,6 +170,21 @@ class Resident:
                     log.exception("heartbeat: %s failed; trying again", duty.__name__)
             close_old_connections()
             self._stop.wait(interval)
+
+    def _announce_loop(self) -> None:
+        """Beat soon after an answer starts: admin and the health check see the worker busy
+        within a moment, while the beat's query neither holds up the answer's first token
+        nor competes with its claim. Answers that start together share one beat."""
+        while not self._stop.is_set():
+            if not self._announce.wait(timeout=1.0):
+                continue
+            time.sleep(ANNOUNCE_DELAY_SECONDS)
+            self._announce.clear()
+            try:
+                self.beat()
+            except Exception:
+                log.exception("heartbeat: announcing a new answer failed")
+            close_old_connections()
 
 
 class ModelLoadFailed(RuntimeError):

@@ -14,16 +14,19 @@ log = logging.getLogger(__name__)
 def generate_reply(message_id: int) -> str | None:
     worker = resident.current()
     try:
-        if _hand_back(worker, message_id):
+        if worker.state in NOT_TAKING and _hand_back(worker, message_id):
             return None
         with worker.serving(message_id) as served:
+            # Claims only an answer of this worker's model: the usual case costs no
+            # query before the claim, and the rest is sorted out below.
             status = generation.generate_reply(
-                message_id, model=worker.model, worker_name=worker.name
-            )
-            if status is None:
-                served.generated = False
-                _nothing_to_do(message_id)
-            return status
+                message_id, model=worker.model, worker_name=worker.name,
+                model_slug=worker.model_slug,
+            )  # fmt: skip
+            served.generated = status is not None
+        if status is None and not _hand_back(worker, message_id):
+            _nothing_to_do(message_id)
+        return status
     finally:
         holding.release(message_id)
         close_old_connections()

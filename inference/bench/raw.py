@@ -13,12 +13,13 @@ class RawFigures:
 
 
 def measure_raw(
-    path: str, messages: list[dict], *, n_ctx: int, max_tokens: int, threads: int, rounds: int = 1
+    path: str, questions: list[str], *, n_ctx: int, max_tokens: int, threads: int
 ) -> RawFigures:
-    """Stream greedy chat answers with llama_cpp.Llama; the median of `rounds` answers.
+    """Stream greedy chat answers with llama_cpp.Llama, one per question; their median.
 
-    Each round asks the same question with its own first words (as each simulated user
-    does), so no round reads a prompt the one before it left in the cache.
+    The questions are made as the simulated users' are (bench.user_question): the same
+    words and the same kind of tag in front, so that both read prompts of the same
+    length, and no question reads a prompt the one before it left in the cache.
     """
     from llama_cpp import Llama
 
@@ -27,7 +28,8 @@ def measure_raw(
         # Warm up once (page in the weights), as a resident worker already is.
         llm.create_chat_completion(messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
         figures = [
-            _one_answer(llm, _numbered(messages, index), max_tokens) for index in range(rounds)
+            _one_answer(llm, [{"role": "user", "content": question}], max_tokens)
+            for question in questions
         ]
     finally:
         llm.close()
@@ -36,11 +38,6 @@ def measure_raw(
         ttft_ms=statistics.median(f.ttft_ms for f in figures),
         tokens=figures[0].tokens,
     )
-
-
-def _numbered(messages: list[dict], index: int) -> list[dict]:
-    *earlier, last = messages
-    return [*earlier, {**last, "content": f"[raw {index}] {last['content']}"}]
 
 
 def _one_answer(llm, messages: list[dict], max_tokens: int) -> RawFigures:

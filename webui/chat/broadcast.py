@@ -2,16 +2,20 @@
 
 Views and the worker's generation loop are synchronous. Rather than spin up an event
 loop (and a Redis connection) for every send, one background loop per process carries
-all sends, in the order they were made.
+all sends. A sender waits for each of its sends, so they arrive in the order it made
+them, unless it says it need not (an event that only says "look again").
 """
 
 import asyncio
+import logging
 import threading
 from functools import cache
 
 from channels.layers import get_channel_layer
 
 from webui.chat import events
+
+log = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 5.0
 
@@ -23,14 +27,24 @@ def _loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def to_group(group: str, event: dict) -> None:
+def to_group(group: str, event: dict, *, wait: bool = True) -> None:
+    """Send, and wait until it is sent; without `wait`, return at once and log a failure
+    (only for events whose order does not matter, such as message_changed)."""
     future = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, event), _loop())
-    future.result(timeout=SEND_TIMEOUT)
+    if wait:
+        future.result(timeout=SEND_TIMEOUT)
+    else:
+        future.add_done_callback(_log_failure)
 
 
-def to_conversation(conversation_id: int, event: dict) -> None:
-    to_group(events.conversation_group(conversation_id), event)
+def _log_failure(future) -> None:
+    if not future.cancelled() and (exc := future.exception()) is not None:
+        log.warning("could not reach the open views: %s", exc)
 
 
-def message_changed(message) -> None:
-    to_conversation(message.conversation_id, events.message_changed(message.pk))
+def to_conversation(conversation_id: int, event: dict, *, wait: bool = True) -> None:
+    to_group(events.conversation_group(conversation_id), event, wait=wait)
+
+
+def message_changed(message, *, wait: bool = True) -> None:
+    to_conversation(message.conversation_id, events.message_changed(message.pk), wait=wait)

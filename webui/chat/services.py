@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from webui.chat import broadcast, dispatch, stranded, streambuffer, versions
@@ -151,15 +152,25 @@ def message_stop(*, message: Message) -> None:
         streambuffer.request_stop(message.pk)
 
 
-def generation_claim(*, message_id: int, worker: str) -> Message | None:
-    """Take a queued answer for this worker; None if it is gone, stopped or taken already."""
-    claimed = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(
+def generation_claim(
+    *, message_id: int, worker: str, model_slug: str | None = None
+) -> Message | None:
+    """Take a queued answer for this worker; None if it is gone, stopped or taken already,
+    or (with `model_slug`) if it is for another model than the worker's.
+
+    Every view hears of it, without waiting for the send: the answer's prompt is read
+    meanwhile. The event only says "look again", so it may arrive after the first text.
+    """
+    queued = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
+    if model_slug is not None:
+        queued = queued.filter(Q(model__slug=model_slug) | Q(model__isnull=True))
+    claimed = queued.update(
         status=Message.Status.STREAMING, worker=worker, started_at=timezone.now()
     )
     if not claimed:
         return None
     message = Message.objects.select_related("conversation", "model").get(pk=message_id)
-    broadcast.message_changed(message)
+    broadcast.message_changed(message, wait=False)
     return message
 
 

@@ -79,3 +79,8 @@ def request_stop(message_id: int) -> None:
 
 def stop_requested(message_id: int) -> bool:
     return bool(client().exists(stop_key(message_id)))
+
+
+def stops_requested(message_ids: list[int]) -> list[bool]:
+    """stop_requested for each of these answers, in one round trip."""
+    return [value is not None for value in client().mget([stop_key(i) for i in message_ids])]

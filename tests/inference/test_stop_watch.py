@@ -1,0 +1,62 @@
+"""One poll asks Redis about every answer a worker writes; each answer sees only its own stop."""
+
+import random
+import time
+
+import pytest
+
+from inference.stop_watch import StopWatch
+from webui.chat import streambuffer
+
+
+@pytest.fixture
+def ids():
+    first = random.randrange(10**9, 2 * 10**9)
+    ids = [first, first + 1, first + 2]
+    yield ids
+    for message_id in ids:
+        streambuffer.forget(message_id)
+
+
+def test_one_poll_finds_the_stopped_answer_and_only_it(ids):
+    watch = StopWatch(poll_seconds=3600)  # polled by hand here
+    stopped, going, not_watched = ids
+    streambuffer.request_stop(not_watched)
+    with watch.watching(stopped) as stop_one, watch.watching(going) as stop_two:
+        watch.poll()
+        assert not stop_one() and not stop_two()
+        streambuffer.request_stop(stopped)
+        watch.poll()
+        assert stop_one() and not stop_two()
+        assert not_watched not in watch.stopped
+    assert watch.watched == watch.polled == watch.stopped == set()
+
+
+def test_an_answer_no_poll_has_covered_yet_is_asked_about_alone(ids):
+    watch = StopWatch(poll_seconds=3600)
+    streambuffer.request_stop(ids[0])
+    with watch.watching(ids[0]) as stopped_before, watch.watching(ids[1]) as going:
+        assert stopped_before() and not going()
+
+
+def test_its_thread_polls_on_its_own(ids):
+    watch = StopWatch(poll_seconds=0.01)
+    with watch.watching(ids[0]) as should_stop:
+        streambuffer.request_stop(ids[0])
+        deadline = time.monotonic() + 5
+        while not should_stop() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert should_stop()
+
+
+def test_while_redis_is_away_nothing_is_stopped(ids, monkeypatch):
+    import redis
+
+    def away(_ids):
+        raise redis.ConnectionError("Redis is away")
+
+    watch = StopWatch(poll_seconds=3600)
+    monkeypatch.setattr(streambuffer, "stops_requested", away)
+    with watch.watching(ids[0]) as should_stop:
+        watch.poll()
+        assert not should_stop()
