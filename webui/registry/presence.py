@@ -1,7 +1,10 @@
 """Which workers are alive, from the heartbeats they write to Redis.
 
 A worker refreshes its key every few seconds with a time-to-live a few times longer;
-a worker that dies simply stops refreshing, and its key expires.
+a worker that dies simply stops refreshing, and its key expires. A set names every
+worker that has beaten, so that reading them costs two round trips however many keys
+Redis holds (a SCAN walked every stream buffer of the last hour: about 6 ms per API
+request with 700 keys); names whose key expired leave the set when it is read.
 """
 
 import json
@@ -14,6 +17,7 @@ from django.conf import settings
 from webui.chat import streambuffer
 
 PREFIX = "homefire:worker:"
+INDEX = "homefire:workers"
 # The state of a worker that could not load its model; its beat's `error` says why.
 FAILED = "failed"
 
@@ -52,22 +56,39 @@ def beat(worker: WorkerBeat) -> None:
     ttl = settings.HOMEFIRE["WORKER_HEARTBEAT_TIMEOUT"]
     if worker.memory_total is None and worker.device == "CPU":
         worker = replace(worker, memory_total=host_memory_total())
-    streambuffer.client().set(PREFIX + worker.name, worker.to_json(), ex=ttl)
+    pipe = streambuffer.client().pipeline(transaction=False)
+    pipe.set(PREFIX + worker.name, worker.to_json(), ex=ttl)
+    pipe.sadd(INDEX, worker.name)
+    pipe.execute()
 
 
 def forget(name: str) -> None:
-    streambuffer.client().delete(PREFIX + name)
+    pipe = streambuffer.client().pipeline(transaction=False)
+    pipe.delete(PREFIX + name)
+    pipe.srem(INDEX, name)
+    pipe.execute()
 
 
 def is_alive(name: str) -> bool:
     return bool(name) and bool(streambuffer.client().exists(PREFIX + name))
 
 
+# Drop from the set the names whose heartbeat expired, unless one beat again meanwhile.
+_DROP_EXPIRED = """
+for _, name in ipairs(ARGV) do
+    if redis.call('exists', KEYS[2] .. name) == 0 then redis.call('srem', KEYS[1], name) end
+end
+"""
+
+
 def live_workers() -> list[WorkerBeat]:
     conn = streambuffer.client()
-    keys = list(conn.scan_iter(match=PREFIX + "*", count=200))
-    beats = [json.loads(raw) for raw in conn.mget(keys) if raw] if keys else []
-    return sorted((WorkerBeat.from_dict(b) for b in beats), key=lambda b: b.name)
+    names = sorted(conn.smembers(INDEX))
+    raws = conn.mget([PREFIX.encode() + name for name in names]) if names else []
+    if expired := [name for name, raw in zip(names, raws, strict=True) if raw is None]:
+        conn.eval(_DROP_EXPIRED, 2, INDEX, PREFIX, *expired)
+    beats = [WorkerBeat.from_dict(json.loads(raw)) for raw in raws if raw]
+    return sorted(beats, key=lambda b: b.name)
 
 
 def workers_for(model_slug: str) -> list[WorkerBeat]:
