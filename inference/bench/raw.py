@@ -11,33 +11,38 @@ class RawFigures:
     ttft_ms: float
     tokens: int
 
+    @classmethod
+    def median(cls, answers: list["RawFigures"]) -> "RawFigures":
+        return cls(
+            tok_s=statistics.median(a.tok_s for a in answers),
+            ttft_ms=statistics.median(a.ttft_ms for a in answers),
+            tokens=answers[0].tokens,
+        )
 
-def measure_raw(
-    path: str, questions: list[str], *, n_ctx: int, max_tokens: int, threads: int
-) -> RawFigures:
-    """Stream greedy chat answers with llama_cpp.Llama, one per question; their median.
 
-    The questions are made as the simulated users' are (bench.user_question): the same
-    words and the same kind of tag in front, so that both read prompts of the same
-    length, and no question reads a prompt the one before it left in the cache.
+class RawReference:
+    """llama_cpp.Llama on the model, loaded once for the whole run and asked one question
+    at a time between the system's rounds, so that both meet the machine in the same
+    state (its speed drifts by 10–20% over minutes here).
+
+    Questions are made as the simulated users' are (bench.user_question): the same words
+    and the same kind of tag in front, so that both read prompts of the same length, and
+    no question reads a prompt the one before it left in the cache.
     """
-    from llama_cpp import Llama
 
-    llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
-    try:
+    def __init__(self, path: str, *, n_ctx: int, max_tokens: int, threads: int):
+        from llama_cpp import Llama
+
+        self.max_tokens = max_tokens
+        self.llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
         # Warm up once (page in the weights), as a resident worker already is.
-        llm.create_chat_completion(messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
-        figures = [
-            _one_answer(llm, [{"role": "user", "content": question}], max_tokens)
-            for question in questions
-        ]
-    finally:
-        llm.close()
-    return RawFigures(
-        tok_s=statistics.median(f.tok_s for f in figures),
-        ttft_ms=statistics.median(f.ttft_ms for f in figures),
-        tokens=figures[0].tokens,
-    )
+        self.llm.create_chat_completion(messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+
+    def ask(self, question: str) -> RawFigures:
+        return _one_answer(self.llm, [{"role": "user", "content": question}], self.max_tokens)
+
+    def close(self) -> None:
+        self.llm.close()
 
 
 def _one_answer(llm, messages: list[dict], max_tokens: int) -> RawFigures:

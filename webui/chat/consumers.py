@@ -225,14 +225,21 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(WATCH_SECONDS)
             try:
-                await database_sync_to_async(services.reap_orphans)()
-            except Exception:
-                log.exception("reaping for conversation %s failed", self.conversation.pk)
-            try:
-                for message_id in await database_sync_to_async(self._stale_ids)():
+                for message_id in await database_sync_to_async(self._watch)():
                     await self.refresh(message_id)
             except Exception:
                 log.exception("watching conversation %s failed", self.conversation.pk)
+
+    def _watch(self) -> list[int]:
+        """The pending answers to redraw; nothing to do while none is pending here."""
+        shows_pending = any(state[0] in Message.ACTIVE_STATUSES for state in self.shown.values())
+        if not shows_pending and not self._active_ids():
+            return []
+        try:
+            services.reap_orphans_now_and_then(WATCH_SECONDS)
+        except Exception:
+            log.exception("reaping for conversation %s failed", self.conversation.pk)
+        return self._stale_ids()
 
     def _stale_ids(self) -> list[int]:
         stale = []

@@ -106,8 +106,11 @@ def recent_answer_seconds(model_id: int) -> float | None:
     return median(durations) if durations else None
 
 
-def queue_place(message: Message) -> QueuePlace | None:
-    """Where a queued answer stands: how many wait before it, and for about how long."""
+def queue_place(message: Message, beats: list[WorkerBeat] | None = None) -> QueuePlace | None:
+    """Where a queued answer stands: how many wait before it, and for about how long.
+
+    `beats`: the live workers' heartbeats, when the caller has read them already.
+    """
     if message.status != Message.Status.QUEUED or not message.model_id:
         return None
     line = Message.objects.filter(model_id=message.model_id).aggregate(
@@ -118,7 +121,8 @@ def queue_place(message: Message) -> QueuePlace | None:
     per_answer = recent_answer_seconds(message.model_id)
     if per_answer is None or message.model is None:
         return QueuePlace(ahead, None)
-    serving = [b for b in live_workers() if b.model == message.model.slug and b.state in SERVING]
+    beats = live_workers() if beats is None else beats
+    serving = [b for b in beats if b.model == message.model.slug and b.state in SERVING]
     slots = message.model.parallel * max(len(serving), 1)
     # Every answer in front (taken by a worker, or queued) needs a slot; slots free up
     # one answer's time apart, `slots` at a time.

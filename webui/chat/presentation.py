@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from webui.chat import streambuffer
 from webui.chat.model_states import QueuePlace, queue_place
 from webui.chat.models import Message
-from webui.registry.presence import workers_for
+from webui.registry.presence import WorkerBeat, live_workers, workers_for
 
 
 @dataclass
@@ -19,11 +19,12 @@ class MessageView:
     queue: QueuePlace | None = None  # where a queued answer stands, when a worker serves it
 
 
-def waiting_for_worker(message: Message) -> bool:
-    """True for a queued answer whose model no live worker serves."""
+def waiting_for_worker(message: Message, beats: list[WorkerBeat] | None = None) -> bool:
+    """True for a queued answer whose model no live worker serves (among `beats`, the
+    live workers' heartbeats, when the caller has read them already)."""
     if message.status != Message.Status.QUEUED or not message.model_id:
         return False
-    return not workers_for(message.model.slug)
+    return not workers_for(message.model.slug, beats)
 
 
 def view_of(message: Message) -> MessageView:
@@ -45,9 +46,11 @@ def live_state(message: Message) -> tuple:
 
 def _queue_state(message: Message) -> tuple[bool, QueuePlace | None]:
     """Whether it waits for a worker and, when one serves its model, its place in line."""
-    waiting = waiting_for_worker(message)
-    queued = message.status == Message.Status.QUEUED
-    return waiting, queue_place(message) if queued and not waiting else None
+    if message.status != Message.Status.QUEUED or not message.model_id:
+        return False, None
+    beats = live_workers()
+    waiting = waiting_for_worker(message, beats)
+    return waiting, None if waiting else queue_place(message, beats)
 
 
 def message_html(view: MessageView, *, oob: bool = False) -> str:

@@ -1,6 +1,8 @@
 """Writes: starting and arranging conversations, sending, stopping and finishing messages."""
 
 import logging
+import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -205,6 +207,26 @@ def reap_orphans() -> list[int]:
     ended = stranded.fail_expired(now) + stranded.fail_unloadable()
     stranded.requeue_lost(now)
     return _fail_abandoned_streams(now - timedelta(seconds=timeout)) + ended
+
+
+_last_reaped = 0.0
+_reaping = threading.Lock()
+
+
+def reap_orphans_now_and_then(every: float) -> None:
+    """reap_orphans, at most once every `every` seconds in this process.
+
+    Every open tab with a pending answer watches for orphans; one pass ends them for all
+    (and tells every view), so a hundred tabs need not query a hundred times a moment.
+    """
+    global _last_reaped
+    if time.monotonic() - _last_reaped < every or not _reaping.acquire(blocking=False):
+        return
+    try:
+        _last_reaped = time.monotonic()
+        reap_orphans()
+    finally:
+        _reaping.release()
 
 
 def _fail_abandoned_streams(cutoff) -> list[int]:

@@ -91,9 +91,13 @@ def live_workers() -> list[WorkerBeat]:
     return sorted(beats, key=lambda b: b.name)
 
 
-def workers_for(model_slug: str) -> list[WorkerBeat]:
-    """The live workers that serve (or are loading) this model; not those that failed."""
-    return [w for w in live_workers() if w.model == model_slug and w.state != FAILED]
+def workers_for(model_slug: str, beats: list[WorkerBeat] | None = None) -> list[WorkerBeat]:
+    """The live workers that serve (or are loading) this model; not those that failed.
+
+    `beats`: the live workers' heartbeats, when the caller has read them already.
+    """
+    beats = live_workers() if beats is None else beats
+    return [w for w in beats if w.model == model_slug and w.state != FAILED]
 
 
 def redis_uptime() -> int:

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import uuid
+from contextlib import nullcontext
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -13,7 +14,7 @@ from inference.bench import websocket_path
 from inference.bench.llama_server import llama_server
 from inference.bench.load import follow_up, run_users, summarise
 from inference.bench.pages import measure_pages
-from inference.bench.raw import measure_raw
+from inference.bench.raw import RawFigures, RawReference
 from webui.api.models import ApiKey
 from webui.registry.models import LLMModel
 from webui.registry.presence import workers_for
@@ -61,8 +62,9 @@ class Command(BaseCommand):
             "--rounds",
             type=int,
             default=3,
-            help="Runs of each user count (and of plain llama-cpp-python): times to first "
-            "token are pooled over them, totals are their median.",
+            help="Rounds of each user count. A round runs one answer of plain "
+            "llama-cpp-python, then each path, then llama-server, one after the other; times "
+            "to first token are pooled over the rounds, totals are their median.",
         )
         parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
@@ -84,7 +86,7 @@ class Command(BaseCommand):
             choices=(*PATHS, "both"),
             default="both",
             help="The API (streaming), the browser's WebSocket, or both (default), one after "
-            "the other for each user count.",
+            "the other in each round.",
         )
 
     def handle(
@@ -98,44 +100,21 @@ class Command(BaseCommand):
         record = self._model(model)
         keys = self._keys(max(counts))
         paths = PATHS if path == "both" else (path,)
-        raw = measure_raw(
-            record.path,
-            [user_question() for _ in range(rounds)],
-            n_ctx=record.context_size,
-            max_tokens=max_tokens,
-            threads=threads,
-        )
         body = {"model": record.slug, "max_tokens": max_tokens, "temperature": 0,
                 "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
-        # Warm the system's path once (connections, the worker's first decode), as the
-        # raw reference warms its model before it is timed.
-        asyncio.run(run_users(url, keys[:1], _bodies({**body, "max_tokens": 4}, 1)))
-        rows = []
-        for count in counts:
-            row = {"users": count}
-            if "api" in paths:
-                runs = [
-                    asyncio.run(run_users(url, keys[:count], _bodies(body, count)))
-                    for _ in range(rounds)
-                ]
-                row.update(summarise(count, *runs))
-            if "websocket" in paths:
-                row.update(self._websocket(url, record, count, max_tokens, rounds))
-            if "api" not in paths:  # the plain keys hold the figures of the path that ran
-                row.update({key[3:]: value for key, value in row.items() if key[:3] == "ws_"})
-            row.update(
-                raw_tok_s=round(raw.tok_s, 1),
-                raw_ttft_ms=round(raw.ttft_ms, 1),
-                ratio_per_user=round(row["tok_s_per_user"] / raw.tok_s, 2) if raw.tok_s else None,
-                ratio_total=round(row["tok_s_total"] / raw.tok_s, 2) if raw.tok_s else None,
-            )
-            if options["llama_server"]:
-                figures = self._llama_server(
-                    options["llama_server"], record, count, threads, keys, body, rounds
-                )
-                row["llama_server_tok_s_total"] = figures["tok_s_total"]
-                row["llama_server_ttft_p50_ms"] = figures["ttft_p50_ms"]
-            rows.append(row)
+        raw = RawReference(
+            record.path, n_ctx=record.context_size, max_tokens=max_tokens, threads=threads
+        )
+        try:
+            # Warm the system's path once (connections, the worker's first decode), as the
+            # raw reference warms its model before it is timed.
+            asyncio.run(run_users(url, keys[:1], _bodies({**body, "max_tokens": 4}, 1)))
+            rows = [
+                self._row(count, url, record, keys, body, raw, paths, rounds, threads, options)
+                for count in counts
+            ]
+        finally:
+            raw.close()
         if options["follow_up"]:
             figures = asyncio.run(follow_up(url, keys[0], body))
             for row in rows:
@@ -145,16 +124,59 @@ class Command(BaseCommand):
         else:
             self._table(rows, record)
 
-    def _websocket(self, url, record, count, max_tokens, rounds) -> dict:
-        runs = []
-        for _ in range(rounds):  # new conversations each round: no history to reuse
-            sessions = websocket_path.open_conversations(
-                self._users(count), record, max_tokens=max_tokens
+    def _row(self, count, url, record, keys, body, raw, paths, rounds, threads, options) -> dict:
+        """One user count: each round runs every path and reference once, one after the
+        other, so that all of them meet the machine in the same state."""
+        binary = options["llama_server"]
+        server = (
+            llama_server(
+                binary, record.path, parallel=count, n_ctx=record.context_size, threads=threads
             )
-            texts = [user_question() for _ in range(count)]
-            runs.append(asyncio.run(websocket_path.run_users(url, sessions, texts)))
-        figures = summarise(count, *runs)
-        return {f"ws_{key}": value for key, value in figures.items() if key != "users"}
+            if binary
+            else nullcontext()
+        )
+        api, websocket, reference, answers = [], [], [], []
+        with server as server_url:
+            if server_url:  # warmed once, as the system's path is
+                asyncio.run(run_users(server_url, keys[:1], _bodies({**body, "max_tokens": 4}, 1)))
+            for _ in range(rounds):
+                answers.append(raw.ask(user_question()))
+                if "api" in paths:
+                    api.append(asyncio.run(run_users(url, keys[:count], _bodies(body, count))))
+                if "websocket" in paths:
+                    websocket.append(self._websocket_round(url, record, count, body["max_tokens"]))
+                if server_url:
+                    reference.append(
+                        asyncio.run(run_users(server_url, keys[:count], _bodies(body, count)))
+                    )
+        row = {"users": count}
+        if api:
+            row.update(summarise(count, *api))
+        if websocket:
+            figures = summarise(count, *websocket)
+            row.update({f"ws_{key}": value for key, value in figures.items() if key != "users"})
+        if not api:  # the plain keys hold the figures of the path that ran
+            row.update({key[3:]: value for key, value in row.items() if key[:3] == "ws_"})
+        plain = RawFigures.median(answers)
+        row.update(
+            raw_tok_s=round(plain.tok_s, 1),
+            raw_ttft_ms=round(plain.ttft_ms, 1),
+            ratio_per_user=round(row["tok_s_per_user"] / plain.tok_s, 2) if plain.tok_s else None,
+            ratio_total=round(row["tok_s_total"] / plain.tok_s, 2) if plain.tok_s else None,
+        )
+        if reference:
+            figures = summarise(count, *reference)
+            row["llama_server_tok_s_total"] = figures["tok_s_total"]
+            row["llama_server_ttft_p50_ms"] = figures["ttft_p50_ms"]
+        return row
+
+    def _websocket_round(self, url, record, count, max_tokens) -> list:
+        # New conversations each round: no history to reuse.
+        sessions = websocket_path.open_conversations(
+            self._users(count), record, max_tokens=max_tokens
+        )
+        texts = [user_question() for _ in range(count)]
+        return asyncio.run(websocket_path.run_users(url, sessions, texts))
 
     def _pages(self, as_json: bool, options: dict) -> None:
         figures = measure_pages(
@@ -167,18 +189,6 @@ class Command(BaseCommand):
             return
         for key, value in figures.items():
             self.stdout.write(f"{key:>32}  {value}")
-
-    def _llama_server(self, binary, record, count, threads, keys, body, rounds) -> dict:
-        with llama_server(
-            binary, record.path, parallel=count, n_ctx=record.context_size, threads=threads
-        ) as server_url:
-            # Warmed once, as the system's path is.
-            asyncio.run(run_users(server_url, keys[:1], _bodies({**body, "max_tokens": 4}, 1)))
-            runs = [
-                asyncio.run(run_users(server_url, keys[:count], _bodies(body, count)))
-                for _ in range(rounds)
-            ]
-        return summarise(count, *runs)
 
     def _model(self, slug):
         query = LLMModel.objects.filter(enabled=True)

@@ -120,3 +120,15 @@ def test_stop_reaches_an_answer_claimed_after_it_was_read(alice, bundled_model, 
     services.generation_claim(message_id=stale.pk, worker="w")
     services.message_stop(message=stale)
     assert streambuffer.stop_requested(stale.pk)
+
+
+def test_orphans_are_reaped_once_a_moment_however_many_tabs_ask(monkeypatch):
+    calls = []
+    monkeypatch.setattr(services, "reap_orphans", lambda: calls.append(1))
+    monkeypatch.setattr(services, "_last_reaped", 0.0)
+    for _tab in range(5):
+        services.reap_orphans_now_and_then(60)
+    assert calls == [1]
+    monkeypatch.setattr(services, "_last_reaped", 0.0)  # a moment later
+    services.reap_orphans_now_and_then(60)
+    assert calls == [1, 1]
