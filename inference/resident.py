@@ -129,7 +129,7 @@ class Resident:
                 self.beat()
 
     def announce(self) -> None:
-        """Beat now, from a thread of its own (see _announce_loop), not the caller's."""
+        """Beat soon, from a thread of its own (see _announce_loop), not the caller's."""
         self._announce.set()
 
     def start_heartbeat(self) -> None:

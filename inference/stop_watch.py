@@ -1,8 +1,8 @@
 """Whether Stop was pressed, for every answer a worker is writing, in one Redis call.
 
 Stop sets a flag in Redis (streambuffer.request_stop). Asking for each answer on its own
-cost a round trip per answer every poll: with 8 answers decoding on 2 cores, about 3% of
-the decoding speed. One thread asks for all of them at once instead; an answer's
+cost a round trip per answer every poll: with 8 answers decoding on 2 cores, 3-6% of the
+decoding speed (two runs). One thread asks for all of them at once instead; an answer's
 should_stop only reads what it found.
 """
 
