@@ -132,3 +132,23 @@ def test_orphans_are_reaped_once_a_moment_however_many_tabs_ask(monkeypatch):
     monkeypatch.setattr(services, "_last_reaped", 0.0)  # a moment later
     services.reap_orphans_now_and_then(60)
     assert calls == [1, 1]
+
+
+def test_a_worker_claims_only_an_answer_for_its_own_model(alice, bundled_model, sent_tasks):
+    conversation = services.conversation_start(owner=alice, content="hi")
+    answer = conversation.messages.get(role="assistant")
+    other = "not-" + bundled_model.slug
+    assert services.generation_claim(message_id=answer.pk, worker="w", model_slug=other) is None
+    answer.refresh_from_db()
+    assert answer.status == Message.Status.QUEUED  # left for a worker of its model
+    claimed = services.generation_claim(
+        message_id=answer.pk, worker="w", model_slug=bundled_model.slug
+    )
+    assert claimed is not None and claimed.worker == "w"
+
+
+def test_an_answer_whose_model_is_gone_is_claimed_by_any_worker(alice, bundled_model, sent_tasks):
+    conversation = services.conversation_start(owner=alice, content="hi")
+    answer = conversation.messages.get(role="assistant")
+    Message.objects.filter(pk=answer.pk).update(model=None)
+    assert services.generation_claim(message_id=answer.pk, worker="w", model_slug="any") is not None
