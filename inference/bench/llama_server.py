@@ -15,11 +15,19 @@ def _free_port() -> int:
 
 
 @contextmanager
-def llama_server(binary: str, model_path: str, *, parallel: int, n_ctx: int, threads: int):
-    """Run `llama-server -np parallel` on loopback until the block ends; yield its URL."""
+def llama_server(
+    binary: str, model_path: str, *, parallel: int, n_ctx: int, threads: int, gpu_layers: int = 0
+):
+    """Run `llama-server -np parallel` on loopback until the block ends; yield its URL.
+
+    `gpu_layers` as the model's setting (-1: all), so that on a GPU it runs where the
+    worker does.
+    """
     port = _free_port()
+    layers = "all" if gpu_layers < 0 else str(gpu_layers)
     command = [binary, "-m", model_path, "-np", str(parallel), "-c", str(n_ctx * parallel),
-               "-t", str(threads), "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+               "-t", str(threads), "-ngl", layers, "--host", "127.0.0.1",
+               "--port", str(port)]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

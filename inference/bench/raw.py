@@ -30,11 +30,19 @@ class RawReference:
     no question reads a prompt the one before it left in the cache.
     """
 
-    def __init__(self, path: str, *, n_ctx: int, max_tokens: int, threads: int):
+    def __init__(
+        self, path: str, *, n_ctx: int, max_tokens: int, threads: int, gpu_layers: int = 0
+    ):
         from llama_cpp import Llama
 
         self.max_tokens = max_tokens
-        self.llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
+        self.llm = Llama(
+            model_path=path,
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_gpu_layers=gpu_layers,  # the model's own setting: on a GPU where the worker is
+            verbose=False,
+        )
         # Warm up once (page in the weights), as a resident worker already is.
         self.llm.create_chat_completion(messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
 

@@ -103,8 +103,9 @@ class Command(BaseCommand):
         body = {"model": record.slug, "max_tokens": max_tokens, "temperature": 0,
                 "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
         raw = RawReference(
-            record.path, n_ctx=record.context_size, max_tokens=max_tokens, threads=threads
-        )
+            record.path, n_ctx=record.context_size, max_tokens=max_tokens, threads=threads,
+            gpu_layers=record.gpu_layers,
+        )  # fmt: skip
         try:
             # Warm the system's path once (connections, the worker's first decode), as the
             # raw reference warms its model before it is timed.
@@ -130,8 +131,13 @@ class Command(BaseCommand):
         binary = options["llama_server"]
         server = (
             llama_server(
-                binary, record.path, parallel=count, n_ctx=record.context_size, threads=threads
-            )
+                binary,
+                record.path,
+                parallel=count,
+                n_ctx=record.context_size,
+                threads=threads,
+                gpu_layers=record.gpu_layers,
+            )  # fmt: skip
             if binary
             else nullcontext()
         )
