@@ -75,8 +75,8 @@ def is_alive(name: str) -> bool:
 
 # Drop from the set the names whose heartbeat expired, unless one beat again meanwhile.
 _DROP_EXPIRED = """
-for _, name in ipairs(ARGV) do
-    if redis.call('exists', KEYS[2] .. name) == 0 then redis.call('srem', KEYS[1], name) end
+for i = 2, #ARGV do
+    if redis.call('exists', ARGV[1] .. ARGV[i]) == 0 then redis.call('srem', KEYS[1], ARGV[i]) end
 end
 """
 
@@ -86,7 +86,7 @@ def live_workers() -> list[WorkerBeat]:
     names = sorted(conn.smembers(INDEX))
     raws = conn.mget([PREFIX.encode() + name for name in names]) if names else []
     if expired := [name for name, raw in zip(names, raws, strict=True) if raw is None]:
-        conn.eval(_DROP_EXPIRED, 2, INDEX, PREFIX, *expired)
+        conn.eval(_DROP_EXPIRED, 1, INDEX, PREFIX, *expired)
     beats = [WorkerBeat.from_dict(json.loads(raw)) for raw in raws if raw]
     return sorted(beats, key=lambda b: b.name)
 

@@ -45,6 +45,11 @@ def _bodies(body: dict, count: int) -> list[dict]:
     ]
 
 
+def _warm(url: str, keys: list[str], body: dict) -> None:
+    """One short answer, not timed: connections opened, the first decode done."""
+    asyncio.run(run_users(url, keys[:1], _bodies({**body, "max_tokens": 4}, 1)))
+
+
 class Command(BaseCommand):
     help = (
         "Run simulated users against the running server's streaming API and, in the same run, "
@@ -109,7 +114,7 @@ class Command(BaseCommand):
         try:
             # Warm the system's path once (connections, the worker's first decode), as the
             # raw reference warms its model before it is timed.
-            asyncio.run(run_users(url, keys[:1], _bodies({**body, "max_tokens": 4}, 1)))
+            _warm(url, keys, body)
             rows = [
                 self._row(count, url, record, keys, body, raw, paths, rounds, threads, options)
                 for count in counts
@@ -137,14 +142,14 @@ class Command(BaseCommand):
                 n_ctx=record.context_size,
                 threads=threads,
                 gpu_layers=record.gpu_layers,
-            )  # fmt: skip
+            )
             if binary
             else nullcontext()
         )
         api, websocket, reference, answers = [], [], [], []
         with server as server_url:
             if server_url:  # warmed once, as the system's path is
-                asyncio.run(run_users(server_url, keys[:1], _bodies({**body, "max_tokens": 4}, 1)))
+                _warm(server_url, keys, body)
             for _ in range(rounds):
                 answers.append(raw.ask(user_question()))
                 if "api" in paths:
