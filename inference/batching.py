@@ -16,20 +16,19 @@ import itertools
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import llama_cpp as lc
 
 from inference.engine import Figures, Prompt, Sampling, common_prefix
+from inference.mailbox import Mailbox
 from inference.stopping import StopScanner
 
 log = logging.getLogger(__name__)
 
 _END = object()
-# How often the caller's thread asks whether its answer was stopped.
-STOP_POLL_SECONDS = 0.05
+UNLOADED = "The model was unloaded while this answer was being written."
 # A free slot whose cache shares at least this many tokens with a new prompt is reused;
 # below it, the lowest free slot is taken (see BatchEngine._slot_for).
 REUSE_MIN_TOKENS = 64
@@ -40,10 +39,14 @@ class Job:
     prompt: Prompt
     sampling: Sampling
     figures: Figures
+    # Asked by the decoder before each step, so it must answer at once (no I/O).
     should_stop: Callable[[], bool]
     user: str = ""
     priority: int = 0
-    out: queue.Queue = field(default_factory=queue.Queue)
+    # How long the answer's thread may sleep between takes of its text; None (or 0):
+    # wake at every token.
+    every: Callable[[], float] | None = None
+    out: Mailbox = field(default_factory=Mailbox)
     pending: list[int] = field(default_factory=list)
     sampler: object = None
     slot: Slot | None = None
@@ -53,9 +56,6 @@ class Job:
     )
     scanner: StopScanner | None = None
     done: bool = False
-    # Set by the caller's thread once should_stop() says so; the decoder only reads it,
-    # so asking Redis whether Stop was pressed never holds up a decoding step.
-    stop_asked: bool = False
 
     def emit(self, text: str) -> None:
         if text:
@@ -153,29 +153,31 @@ class BatchEngine:
     # Called from any thread.
 
     def stream(self, job: Job) -> Iterator[str]:
-        """Queue a job and yield its text until it ends; pass on a stop while it runs."""
+        """Queue a job and yield its text until it ends: the first piece at once, then
+        what came in each `job.every` seconds, joined."""
+        if self.closed:
+            raise RuntimeError(UNLOADED)
         self.inbox.put(job)
-        next_poll = time.monotonic() + STOP_POLL_SECONDS
+        wait = None
         while True:
-            try:
-                item = job.out.get(timeout=STOP_POLL_SECONDS)
-            except queue.Empty:
-                item = None
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            if item is not None:
-                yield item
-            if (now := time.monotonic()) >= next_poll:
-                next_poll = now + STOP_POLL_SECONDS
-                if not job.stop_asked and job.should_stop():
-                    job.stop_asked = True
+            items = job.out.take(wait)
+            if text := "".join(item for item in items if isinstance(item, str)):
+                yield text
+                wait = (job.every and job.every()) or None
+            for item in items:
+                if isinstance(item, BaseException):
+                    raise item
+                if item is _END:
+                    return
 
     def close(self) -> None:
+        """Stop decoding and free the context; answers still in it end with an error."""
         self.closed = True
         self.inbox.put(None)
         self.thread.join(timeout=10)
+        self._collect(block=False)
+        for job in self.waiting + [slot.job for slot in self.slots if slot.job]:
+            self._finish(job, flush=False, error=RuntimeError(UNLOADED))
         lc.llama_batch_free(self.batch)
         lc.llama_free(self.ctx)
 
@@ -210,13 +212,13 @@ class BatchEngine:
 
     def _admit(self) -> None:
         """Give free slots to waiting jobs: interactive first, then round-robin by user."""
+        for job in [job for job in self.waiting if job.should_stop()]:  # stopped in line
+            self.waiting.remove(job)
+            job.figures.finish_reason = "stopped"
+            self._finish(job, flush=False)
         while self.waiting and (free := [s for s in self.slots if s.job is None]):
             job = next_fair(self.waiting, self.last_turn)
             self.waiting.remove(job)
-            if job.stop_asked:  # stopped while it waited for a slot
-                job.figures.finish_reason = "stopped"
-                self._finish(job, flush=False)
-                continue
             self.last_turn[job.user] = next(self.turn)
             tokens = job.prompt.tokens
             slot, shared = self._slot_for(tokens, free)
@@ -268,7 +270,7 @@ class BatchEngine:
         The batch lists sequences in slot order, so that llama.cpp can put them all in one
         pass (it needs consecutive sequence ids; see _slot_for).
         """
-        for job in [s.job for s in self.slots if s.job and s.job.stop_asked]:
+        for job in [s.job for s in self.slots if s.job and s.job.should_stop()]:
             job.figures.finish_reason = "stopped"
             self._finish(job)
         active = [s.job for s in self.slots if s.job]
@@ -341,7 +343,7 @@ class BatchEngine:
             job.emit(job.scanner.flush() + job.decoder.decode(b"", final=True))
         if error is not None:
             job.out.put(error)
-        job.out.put(_END)
+        job.out.put(_END, last=True)
         if job.sampler is not None:
             lc.llama_sampler_free(job.sampler)
             job.sampler = None

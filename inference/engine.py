@@ -91,6 +91,7 @@ class TextModel(Protocol):
         *,
         user: str = "",
         priority: int = 0,
+        every: Callable[[], float] | None = None,
     ) -> Iterator[str]: ...
 
 
@@ -217,13 +218,17 @@ class LlamaModel:
         *,
         user: str = "",
         priority: int = 0,
+        every: Callable[[], float] | None = None,
     ) -> Iterator[str]:
         """Yield the answer's text as it is decoded, beside whatever else is being decoded.
 
+        `should_stop` is asked before each decoding step and must answer at once.
         `user` and `priority` decide the order in which waiting answers get a slot:
         lower priority first (0 for chat, 1 for the API), then round-robin by user.
+        `every` says how many seconds of text to gather into one piece after the first
+        (None: a piece per token).
         """
         from inference.batching import Job
 
-        job = Job(prompt, sampling, figures, should_stop, user=user, priority=priority)
+        job = Job(prompt, sampling, figures, should_stop, user=user, priority=priority, every=every)
         yield from self.engine.stream(job)

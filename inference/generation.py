@@ -191,6 +191,7 @@ def generate_reply(
                 should_stop=should_stop,
                 user=str(conversation.owner_id),
                 priority=1 if conversation.source == conversation.Source.API else 0,
+                every=lambda: flush_interval(streaming.count),
             ):
                 streamer.add(chunk)
         streamer.flush()

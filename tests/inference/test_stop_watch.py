@@ -29,10 +29,10 @@ def test_one_poll_finds_the_stopped_answer_and_only_it(ids):
         watch.poll()
         assert stop_one() and not stop_two()
         assert not_watched not in watch.stopped
-    assert watch.watched == watch.polled == watch.stopped == set()
+    assert watch.watched == watch.stopped == set()
 
 
-def test_an_answer_no_poll_has_covered_yet_is_asked_about_alone(ids):
+def test_an_answer_is_asked_about_alone_as_its_watch_begins(ids):
     watch = StopWatch(poll_seconds=3600)
     streambuffer.request_stop(ids[0])
     with watch.watching(ids[0]) as stopped_before, watch.watching(ids[1]) as going:
@@ -57,6 +57,7 @@ def test_while_redis_is_away_nothing_is_stopped(ids, monkeypatch):
 
     watch = StopWatch(poll_seconds=3600)
     monkeypatch.setattr(streambuffer, "stops_requested", away)
+    monkeypatch.setattr(streambuffer, "stop_requested", away)
     with watch.watching(ids[0]) as should_stop:
         watch.poll()
         assert not should_stop()
