@@ -14,6 +14,7 @@ from webui.api.admission import Admission
 from webui.api.errors import AccountPending, ApiError, GenerationFailed, InvalidKey
 from webui.api.follow import Subscription
 from webui.chat import services as chat_services
+from webui.chat.arrival_order import in_arrival_order
 from webui.chat.models import Message
 from webui.team import gate as team_gate
 from webui.team.access import models_for
@@ -112,19 +113,21 @@ def _queue(conversation, req, admission):
 
 
 async def _generate(request, user, parse, shape):
-    req, conversation, admission = await sync_to_async(_admit)(request, user, parse)
-    # Listen before the answer is queued, so that no event of it is missed.
-    subscription = Subscription(conversation.pk)
-    try:
-        await subscription.__aenter__()
-    except BaseException:
-        await sync_to_async(admission.leave)()
-        raise
-    try:
-        answer = await sync_to_async(_queue)(conversation, req, admission)
-    except BaseException:
-        await subscription.__aexit__()
-        raise
+    # Stored in turn with other questions to this process (see webui.chat.arrival_order).
+    async with in_arrival_order():
+        req, conversation, admission = await sync_to_async(_admit)(request, user, parse)
+        # Listen before the answer is queued, so that no event of it is missed.
+        subscription = Subscription(conversation.pk)
+        try:
+            await subscription.__aenter__()
+        except BaseException:
+            await sync_to_async(admission.leave)()
+            raise
+        try:
+            answer = await sync_to_async(_queue)(conversation, req, admission)
+        except BaseException:
+            await subscription.__aexit__()
+            raise
     ident, created = f"{shape.prefix}-{answer.pk}", int(time.time())
     stream = _stream(subscription, answer, req, ident, created, shape)
     if req.stream:

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 
 from webui.chat import events, message_actions, selectors, services
+from webui.chat.arrival_order import in_arrival_order
 from webui.chat.context_meter import context_meter_html
 from webui.chat.models import Message
 from webui.chat.presentation import live_state, message_html, view_of
@@ -91,9 +92,10 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     async def send_message(self, content: str):
         try:
-            question, answer = await database_sync_to_async(services.message_send)(
-                conversation=self.conversation, content=content
-            )
+            async with in_arrival_order():
+                question, answer = await database_sync_to_async(services.message_send)(
+                    conversation=self.conversation, content=content
+                )
         except services.MessageRejected as exc:
             await self.send_error(str(exc))
             return
