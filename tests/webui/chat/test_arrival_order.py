@@ -6,7 +6,17 @@ import threading
 from webui.chat.arrival_order import in_arrival_order
 
 
-async def test_questions_are_stored_in_turn_in_the_order_they_arrive():
+def _run_in_its_own_thread(main):
+    """asyncio.run(main()) on a thread of its own: the browser tests leave an event loop
+    running in the main thread for the rest of the session."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(asyncio.run(main())))
+    thread.start()
+    thread.join(timeout=30)
+    return result[0]
+
+
+def test_questions_are_stored_in_turn_in_the_order_they_arrive():
     log = []
 
     async def question(n):
@@ -15,16 +25,17 @@ async def test_questions_are_stored_in_turn_in_the_order_they_arrive():
             await asyncio.sleep(0.01)  # storing it: other questions wait meanwhile
             log.append(("out", n))
 
-    await asyncio.gather(*(question(n) for n in range(4)))
+    async def arrive_together():
+        await asyncio.gather(*(question(n) for n in range(4)))
+
+    _run_in_its_own_thread(arrive_together)
     assert log == [(step, n) for n in range(4) for step in ("in", "out")]
 
 
-async def test_each_event_loop_has_its_own_lock():
-    async def lock():
-        return in_arrival_order()
+def test_each_event_loop_has_its_own_lock():
+    async def twice():
+        return in_arrival_order(), in_arrival_order()
 
-    other = []
-    thread = threading.Thread(target=lambda: other.append(asyncio.run(lock())))
-    thread.start()
-    thread.join()
-    assert in_arrival_order() is in_arrival_order() is not other[0]
+    first, again = _run_in_its_own_thread(twice)
+    other, _ = _run_in_its_own_thread(twice)
+    assert first is again and first is not other
