@@ -251,7 +251,7 @@ class BatchEngine:
         return free[chosen], shared[chosen]
 
     def _sampler(self, sampling: Sampling):
-        """The job's chain of llama.cpp samplers; None at temperature 0 (see _sample)."""
+        """The job's chain of llama.cpp samplers; None at temperature 0 (see _pick)."""
         if sampling.temperature <= 0:
             return None
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
