@@ -59,6 +59,9 @@ class _Streamer:
         self.parts: list[str] = []
         self.pending: list[str] = []
         self.last_flush = 0.0
+        # How long to gather text before the next send, fixed at each send; the model
+        # paces the text it hands over by it too (model.stream's `every`).
+        self.interval = FLUSH_SECONDS
         self.last_save = time.monotonic()
         self.buffered = 0  # bytes of the text in the Redis buffer
 
@@ -76,7 +79,7 @@ class _Streamer:
         self.parts.append(chunk)
         self.pending.append(chunk)
         now = time.monotonic()
-        if now - self.last_flush >= flush_interval(streaming.count):
+        if now - self.last_flush >= self.interval:
             self.flush(now)
         if now - self.last_save >= SAVE_SECONDS:
             self.last_save = now
@@ -89,6 +92,7 @@ class _Streamer:
         and have every view redraw the answer from it, so that no view misses a part.
         """
         self.last_flush = now or time.monotonic()
+        self.interval = flush_interval(streaming.count)
         if not self.pending:
             return
         chunk = "".join(self.pending)
@@ -191,7 +195,7 @@ def generate_reply(
                 should_stop=should_stop,
                 user=str(conversation.owner_id),
                 priority=1 if conversation.source == conversation.Source.API else 0,
-                every=lambda: flush_interval(streaming.count),
+                every=lambda: streamer.interval,
             ):
                 streamer.add(chunk)
         streamer.flush()
