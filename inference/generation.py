@@ -96,11 +96,15 @@ class _Streamer:
         if not self.pending:
             return
         chunk = "".join(self.pending)
+        delta = events.message_delta(self.message.pk, self.buffered, chunk)
+        # Published with the text where the channel layer allows: one Redis round trip
+        # from this thread, instead of a second one through the broadcast loop.
+        packed = broadcast.packed_for_conversation(self.message.conversation_id, delta)
         try:
-            offset = streambuffer.append(self.message.pk, chunk)
+            offset = streambuffer.append(self.message.pk, chunk, publish=packed)
             self.pending = []
             if offset == self.buffered:
-                event = events.message_delta(self.message.pk, offset, chunk)
+                event = None if packed else delta
             else:
                 log.warning(
                     "answer %s: its stream buffer was lost; writing it again", self.message.pk
@@ -110,6 +114,8 @@ class _Streamer:
             self.buffered = len(self.text.encode())
         except redis.RedisError:
             log.warning("answer %s: Redis does not answer; keeping the text", self.message.pk)
+            return
+        if event is None:
             return
         try:
             broadcast.to_conversation(self.message.conversation_id, event)

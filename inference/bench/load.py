@@ -97,6 +97,18 @@ def summarise(users: int, *rounds: list[UserRun]) -> dict:
     }
 
 
+def reference_figures(users: int, rounds: list[list[UserRun]]) -> dict:
+    """llama-server's figures for one user count, under `llama_server_` keys.
+
+    Its speed per user (once each answer has started) and its times to first token sit
+    beside its total, so that a run shows where the two differ: in the start, when every
+    question is read, or in the decoding that follows.
+    """
+    figures = summarise(users, *rounds)
+    keys = ("tok_s_total", "tok_s_per_user", "ttft_p50_ms", "ttft_p95_ms")
+    return {f"llama_server_{key}": figures[key] for key in keys}
+
+
 def _total(runs: list[UserRun]) -> float:
     """All the tokens of one round over its wall time, first request to last token."""
     wall = max(r.ended for r in runs) - min(r.started for r in runs)

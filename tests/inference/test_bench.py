@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from inference.bench.load import UserRun, percentile, summarise
+from inference.bench.load import UserRun, percentile, reference_figures, summarise
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -50,3 +50,17 @@ def test_summary_percentiles_and_totals():
     row = summarise(3, runs, slow, fast)
     assert row["ttft_p50_ms"] == 35 and row["rounds"] == 3
     assert row["tok_s_total"] == 10.0 and row["tokens"] == 10  # 2.0, 10.0 and 15.0
+
+
+def test_llama_server_figures_hold_its_start_and_its_speed_per_user():
+    runs = [
+        UserRun(ttft_ms=ttft, tokens=9, tok_s=speed, started=0.0, ended=3.0)
+        for ttft, speed in ((100, 30.0), (500, 34.0))
+    ]
+    figures = reference_figures(2, [runs])
+    assert figures == {
+        "llama_server_tok_s_total": 6.0,
+        "llama_server_tok_s_per_user": 32.0,
+        "llama_server_ttft_p50_ms": 300.0,
+        "llama_server_ttft_p95_ms": 480.0,
+    }

@@ -12,6 +12,7 @@ import threading
 from functools import cache
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from webui.chat import events
 
@@ -44,6 +45,34 @@ def _log_failure(future) -> None:
 
 def to_conversation(conversation_id: int, event: dict, *, wait: bool = True) -> None:
     to_group(events.conversation_group(conversation_id), event, wait=wait)
+
+
+PUBSUB_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
+
+
+@cache
+def _pubsub_prefix() -> str | None:
+    """The channel prefix of channels_redis's pub/sub layer on one Redis (Homefire's own
+    setting), whose groups are plain Redis channels; None for any other layer."""
+    layer = settings.CHANNEL_LAYERS["default"]
+    config = layer.get("CONFIG", {})
+    if layer["BACKEND"] != PUBSUB_LAYER or len(config.get("hosts", [])) != 1:
+        return None
+    return config.get("prefix", "asgi")
+
+
+def packed_for_conversation(conversation_id: int, event: dict) -> tuple[str, bytes] | None:
+    """The Redis channel and payload that carry this event to every open view, for a
+    sender that publishes it itself in a Redis transaction of its own (see
+    streambuffer.append); None where only the channel layer can send it.
+
+    It is what the layer's group_send publishes: with one Redis, a group is the channel
+    `<prefix>__group__<group>` (tests/webui/chat/test_broadcast.py holds it to that).
+    """
+    if (prefix := _pubsub_prefix()) is None:
+        return None
+    group = events.conversation_group(conversation_id)
+    return f"{prefix}__group__{group}", get_channel_layer().serialize(event)
 
 
 def message_changed(message, *, wait: bool = True) -> None:

@@ -33,13 +33,19 @@ def async_client() -> redis.asyncio.Redis:
     return redis.asyncio.Redis.from_url(settings.REDIS_URL)
 
 
-def append(message_id: int, text: str) -> int:
-    """Add text to the message's buffer; return the byte offset where it starts."""
+def append(message_id: int, text: str, *, publish: tuple[str, bytes] | None = None) -> int:
+    """Add text to the message's buffer; return the byte offset where it starts.
+
+    `publish` (a pub/sub channel and a payload) goes out in the same transaction: the
+    event that announces the text leaves with it, in one round trip.
+    """
     data = text.encode()
     pipe = client().pipeline()
     pipe.append(text_key(message_id), data)
     pipe.expire(text_key(message_id), KEEP_SECONDS)
-    length, _ = pipe.execute()
+    if publish is not None:
+        pipe.publish(*publish)
+    length = pipe.execute()[0]
     return length - len(data)
 
 

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from inference.bench import websocket_path
 from inference.bench.llama_server import llama_server
-from inference.bench.load import follow_up, run_users, summarise
+from inference.bench.load import follow_up, reference_figures, run_users, summarise
 from inference.bench.pages import measure_pages
 from inference.bench.raw import RawFigures, RawReference
 from webui.api.models import ApiKey
@@ -26,7 +26,8 @@ COLUMNS = [
     ("raw_ttft_ms", "raw ttft ms"), ("ratio_per_user", "user/raw"), ("ratio_total", "total/raw"),
     ("ws_ttft_p50_ms", "ws ttft p50"), ("ws_tok_s_per_user", "ws tok/s/user"),
     ("ws_tok_s_total", "ws tok/s tot"), ("llama_server_tok_s_total", "llama-server"),
-    ("llama_server_ttft_p50_ms", "l-s ttft p50"),
+    ("llama_server_tok_s_per_user", "l-s tok/s/usr"), ("llama_server_ttft_p50_ms", "l-s ttft p50"),
+    ("llama_server_ttft_p95_ms", "l-s ttft p95"),
 ]  # fmt: skip
 PATHS = ("api", "websocket")
 
@@ -176,9 +177,7 @@ class Command(BaseCommand):
             ratio_total=round(row["tok_s_total"] / plain.tok_s, 2) if plain.tok_s else None,
         )
         if reference:
-            figures = summarise(count, *reference)
-            row["llama_server_tok_s_total"] = figures["tok_s_total"]
-            row["llama_server_ttft_p50_ms"] = figures["ttft_p50_ms"]
+            row.update(reference_figures(count, reference))
         return row
 
     def _websocket_round(self, url, record, count, max_tokens) -> list:

@@ -1,19 +1,9 @@
 """Questions arriving together are stored one at a time, first come first served."""
 
 import asyncio
-import threading
 
+from tests.loops import run_in_its_own_thread as _run_in_its_own_thread
 from webui.chat.arrival_order import in_arrival_order
-
-
-def _run_in_its_own_thread(main):
-    """asyncio.run(main()) on a thread of its own: the browser tests leave an event loop
-    running in the main thread for the rest of the session."""
-    result = []
-    thread = threading.Thread(target=lambda: result.append(asyncio.run(main())))
-    thread.start()
-    thread.join(timeout=30)
-    return result[0]
 
 
 def test_questions_are_stored_in_turn_in_the_order_they_arrive():
