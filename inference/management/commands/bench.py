@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 import uuid
 from contextlib import nullcontext
 
@@ -44,6 +45,16 @@ def _bodies(body: dict, count: int) -> list[dict]:
     return [
         {**body, "messages": [{"role": "user", "content": user_question()}]} for _ in range(count)
     ]
+
+
+# A pause before each path and reference of a round: what the one before left running
+# (the system's bookkeeping after its answers end, plain llama-cpp-python's threads) is
+# over when the next one starts, and every one of them starts from the same idle machine.
+SETTLE_SECONDS = 0.5
+
+
+def settle() -> None:
+    time.sleep(SETTLE_SECONDS)
 
 
 def _warm(url: str, keys: list[str], body: dict) -> None:
@@ -152,12 +163,16 @@ class Command(BaseCommand):
             if server_url:  # warmed once, as the system's path is
                 _warm(server_url, keys, body)
             for _ in range(rounds):
+                settle()
                 answers.append(raw.ask(user_question()))
                 if "api" in paths:
+                    settle()
                     api.append(asyncio.run(run_users(url, keys[:count], _bodies(body, count))))
                 if "websocket" in paths:
+                    settle()
                     websocket.append(self._websocket_round(url, record, count, body["max_tokens"]))
                 if server_url:
+                    settle()
                     reference.append(
                         asyncio.run(run_users(server_url, keys[:count], _bodies(body, count)))
                     )
