@@ -1,9 +1,12 @@
 """Send events to every open view of a conversation, from synchronous code.
 
-Views and the worker's generation loop are synchronous. Rather than spin up an event
-loop (and a Redis connection) for every send, one background loop per process carries
-all sends. A sender waits for each of its sends, so they arrive in the order it made
-them, unless it says it need not (an event that only says "look again").
+Views and the worker's generation loop are synchronous. With channels_redis's pub/sub
+layer on one Redis (Homefire's setting), a group is a plain Redis channel: a send is one
+PUBLISH from the sender's own thread, so a thread's sends arrive in the order it made
+them, and the Redis client reconnects by itself after a Redis restart. With any other
+layer, one background event loop per process carries all sends through the layer; a
+sender waits for each of its sends unless it says it need not (an event that only says
+"look again").
 """
 
 import asyncio
@@ -11,10 +14,11 @@ import logging
 import threading
 from functools import cache
 
+import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from webui.chat import events
+from webui.chat import events, streambuffer
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +33,16 @@ def _loop() -> asyncio.AbstractEventLoop:
 
 
 def to_group(group: str, event: dict, *, wait: bool = True) -> None:
-    """Send, and wait until it is sent; without `wait`, return at once and log a failure
+    """Send, and wait until it is sent; without `wait`, a failure is logged, not raised
     (only for events whose order does not matter, such as message_changed)."""
+    if (packed := _packed(group, event)) is not None:
+        try:
+            streambuffer.client().publish(*packed)
+        except redis.RedisError as exc:
+            if wait:
+                raise
+            log.warning("could not reach the open views: %s", exc)
+        return
     future = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, event), _loop())
     if wait:
         future.result(timeout=SEND_TIMEOUT)
@@ -56,8 +68,8 @@ def _pubsub_prefix() -> str | None:
     setting), whose groups are plain Redis channels; None for any other layer."""
     layer = settings.CHANNEL_LAYERS["default"]
     config = layer.get("CONFIG", {})
-    if layer["BACKEND"] != PUBSUB_LAYER or len(config.get("hosts", [])) != 1:
-        return None
+    if layer["BACKEND"] != PUBSUB_LAYER or config.get("hosts") != [settings.REDIS_URL]:
+        return None  # only then is streambuffer's client on the layer's Redis
     return config.get("prefix", "asgi")
 
 
@@ -69,9 +81,12 @@ def packed_for_conversation(conversation_id: int, event: dict) -> tuple[str, byt
     It is what the layer's group_send publishes: with one Redis, a group is the channel
     `<prefix>__group__<group>` (tests/webui/chat/test_broadcast.py holds it to that).
     """
+    return _packed(events.conversation_group(conversation_id), event)
+
+
+def _packed(group: str, event: dict) -> tuple[str, bytes] | None:
     if (prefix := _pubsub_prefix()) is None:
         return None
-    group = events.conversation_group(conversation_id)
     return f"{prefix}__group__{group}", get_channel_layer().serialize(event)
 
 
