@@ -98,7 +98,8 @@ class _Streamer:
         chunk = "".join(self.pending)
         delta = events.message_delta(self.message.pk, self.buffered, chunk)
         # Published with the text where the channel layer allows: one Redis round trip
-        # from this thread, instead of a second one through the broadcast loop.
+        # for both. If the buffer turns out lost, views that hold everything before this
+        # chunk append it correctly, and the message_changed below redraws the rest.
         packed = broadcast.packed_for_conversation(self.message.conversation_id, delta)
         try:
             offset = streambuffer.append(self.message.pk, chunk, publish=packed)

@@ -160,8 +160,8 @@ def generation_claim(
     """Take a queued answer for this worker; None if it is gone, stopped or taken already,
     or (with `model_slug`) if it is for another model than the worker's.
 
-    Every view hears of it, without waiting for the send: the answer's prompt is read
-    meanwhile. The event only says "look again", so it may arrive after the first text.
+    Every view hears of it; a send that fails is logged and does not stop the answer. The
+    event only says "look again", so its order against the first text does not matter.
     """
     queued = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
     if model_slug is not None:
