@@ -3,9 +3,11 @@
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import suppress
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -40,7 +42,10 @@ def _finish_reason(message: Message) -> str:
 
 
 def _api_view(handler):
-    """Authenticate, turn ApiError into OpenAI-shaped JSON, and exempt bearer auth from CSRF."""
+    """Turn ApiError into OpenAI-shaped JSON, and exempt bearer auth from CSRF.
+
+    Each handler reads the key itself (_user), in the same step as its other queries.
+    """
 
     @csrf_exempt
     async def view(request):
@@ -49,15 +54,15 @@ def _api_view(handler):
                 raise ApiError(
                     f"Use {' or '.join(handler.methods)} here.", code="method_not_allowed"
                 )
-            user = await sync_to_async(_user)(request)
-            return await handler(request, user)
+            return await handler(request)
         except ApiError as exc:
             return exc.response()
 
     return view
 
 
-async def _models(request, user):
+async def _models(request):
+    user = await sync_to_async(_user)(request)
     rows = models_for(user).order_by("slug")
     data = [
         {
@@ -86,48 +91,42 @@ def _body(request) -> bytes:
         ) from None
 
 
-def _admit(request, user, parse):
-    """Check the request and the user's standing, then open its conversation.
+def _admit(request, parse):
+    """Check the key, the request and the user's standing, then store the request and queue
+    its answer.
 
-    One step in Django's sync thread (each step costs a hop): the returned admission is
-    held until the answer is stored (_queue).
+    One step in Django's sync thread: each step costs a hop, and this one is on the way
+    from the request to the worker. The admission lock is held from the count of the
+    user's answers in progress until this one is stored.
     """
+    user = _user(request)
     req = parse(params.parse_body(_body(request)))
     model = services.model_for(req.model, user)
     params.check_model_bounds(req.sampling, model)
     admission = Admission(user.pk).enter()
     try:
         services.check_limits(user)
-        conversation = services.api_conversation_create(owner=user, model=model, request=req)
-    except BaseException:
-        admission.leave()
-        raise
-    return req, conversation, admission
-
-
-def _queue(conversation, req, admission):
-    try:
-        return services.api_answer_queue(conversation=conversation, request=req)
+        with transaction.atomic():
+            conversation = services.api_conversation_create(owner=user, model=model, request=req)
+            answer = services.api_answer_queue(conversation=conversation, request=req)
     finally:
         admission.leave()
+    return req, answer
 
 
-async def _generate(request, user, parse, shape):
+async def _generate(request, parse, shape):
     # Stored in turn with other questions to this process (see webui.chat.arrival_order).
     async with in_arrival_order():
-        req, conversation, admission = await sync_to_async(_admit)(request, user, parse)
-        # Listen before the answer is queued, so that no event of it is missed.
-        subscription = Subscription(conversation.pk)
-        try:
-            await subscription.__aenter__()
-        except BaseException:
-            await sync_to_async(admission.leave)()
-            raise
-        try:
-            answer = await sync_to_async(_queue)(conversation, req, admission)
-        except BaseException:
-            await subscription.__aexit__()
-            raise
+        req, answer = await sync_to_async(_admit)(request, parse)
+    # Listens once the answer is on its way (see Subscription for what that may miss).
+    subscription = Subscription(answer.conversation_id)
+    try:
+        await subscription.__aenter__()
+    except BaseException:
+        # The client will hear nothing of this answer: it must not take the GPU for no one.
+        with suppress(Exception):
+            await sync_to_async(chat_services.message_stop)(message=answer)
+        raise
     ident, created = f"{shape.prefix}-{answer.pk}", int(time.time())
     stream = _stream(subscription, answer, req, ident, created, shape)
     if req.stream:
@@ -217,12 +216,12 @@ class _Text:
         return _Text.whole(ident, created, model, text, reason)
 
 
-async def _chat(request, user):
-    return await _generate(request, user, params.chat_request, _Chat)
+async def _chat(request):
+    return await _generate(request, params.chat_request, _Chat)
 
 
-async def _completions(request, user):
-    return await _generate(request, user, params.completion_request, _Text)
+async def _completions(request):
+    return await _generate(request, params.completion_request, _Text)
 
 
 _chat.methods = _completions.methods = ("POST",)
