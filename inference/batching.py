@@ -16,6 +16,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -33,6 +34,11 @@ UNLOADED = "The model was unloaded while this answer was being written."
 # A free slot whose cache shares at least this many tokens with a new prompt is reused;
 # below it, the lowest free slot is taken (see BatchEngine._slot_for).
 REUSE_MIN_TOKENS = 64
+# Questions that arrive together (stored one after another by the web process, a few
+# milliseconds apart) have their prompts read in one step, as llama.cpp's server reads
+# them: the first of a group waits for the others it announces (Job.arrival), this long
+# at most.
+GATHER_SECONDS = 0.15
 
 
 @dataclass
@@ -47,6 +53,9 @@ class Job:
     # How long the answer's thread may sleep between takes of its text; None (or 0):
     # wake at every token.
     every: Callable[[], float] | None = None
+    # Its place in a group of answers queued together (0: first) and how many were queued
+    # behind it; the first of a group waits for the rest (see BatchEngine._expect).
+    arrival: tuple[int, int] = (0, 0)
     out: Mailbox = field(default_factory=Mailbox)
     pending: list[int] = field(default_factory=list)
     sampler: object = None
@@ -57,6 +66,7 @@ class Job:
     )
     scanner: StopScanner | None = None
     done: bool = False
+    first_step: int | None = None  # the engine's step that gave its first token
 
     def emit(self, text: str) -> None:
         if text:
@@ -120,6 +130,11 @@ class BatchEngine:
         self.turn = itertools.count()
         self.last_turn: dict[str, int] = {}
         self.closed = False
+        self.steps = 0  # llama_decode calls so far
+        # While a group of answers arrives: how many it has at least, how many came, and
+        # until when to wait for the rest (see GATHER_SECONDS).
+        self.group_size = self.group_seen = 0
+        self.gather_until = 0.0
         self.opening = list(opening or [])
         self.primed = threading.Event()
         self.thread = threading.Thread(target=self._run, name="batch-decoder", daemon=True)
@@ -192,8 +207,10 @@ class BatchEngine:
         self._prime(self.opening)
         while not self.closed:
             try:
-                self._collect(block=not any(s.job for s in self.slots))
-                self._admit()
+                busy = any(s.job for s in self.slots)
+                self._collect(block=not busy, timeout=self._gathering())
+                if not self._gathering():
+                    self._admit()
                 if any(s.job for s in self.slots):
                     self._step()
             except Exception as exc:  # never leave a caller waiting forever
@@ -202,15 +219,38 @@ class BatchEngine:
                     if slot.job:
                         self._finish(slot.job, error=exc)
 
-    def _collect(self, *, block: bool) -> None:
+    def _collect(self, *, block: bool, timeout: float | None = None) -> None:
         try:
-            job = self.inbox.get(block=block)
+            job = self.inbox.get(block=block, timeout=timeout)
             while True:
                 if job is not None:
                     self.waiting.append(job)
+                    self._expect(*job.arrival)
                 job = self.inbox.get_nowait()
         except queue.Empty:
             return
+
+    def _expect(self, place: int, followers: int) -> None:
+        """Count a job towards its group: the first with others behind it starts one.
+
+        Each says its place and how many were behind it, so the group is at least that
+        large; jobs may come in a different order than they were queued (each is claimed
+        in a thread of its own), and any job heard meanwhile counts.
+        """
+        if not self.group_size:
+            if place or not followers:
+                return
+            self.gather_until = time.monotonic() + GATHER_SECONDS
+        self.group_size = max(self.group_size, place + 1 + followers)
+        self.group_seen += 1
+
+    def _gathering(self) -> float | None:
+        """Seconds left to wait for a group's other jobs before admitting; None: admit now."""
+        left = self.gather_until - time.monotonic()
+        if self.group_seen < self.group_size and left > 0:
+            return left
+        self.group_size = self.group_seen = 0
+        return None
 
     def _admit(self) -> None:
         """Give free slots to waiting jobs: interactive first, then round-robin by user."""
@@ -295,6 +335,7 @@ class BatchEngine:
         batch.n_tokens = n
         if (code := lc.llama_decode(self.ctx, batch)) != 0:
             raise RuntimeError(f"llama_decode failed with code {code}")
+        self.steps += 1
         for job, index in wants_logits:
             self._sample(job, index)
 
@@ -316,6 +357,8 @@ class BatchEngine:
             job.figures.finish_reason = "stop"
             self._finish(job)
             return
+        if job.first_step is None:
+            job.first_step = self.steps
         job.figures.mark_token()
         job.last_token = token
         text, hit = job.scanner.feed(job.decoder.decode(self._piece(token)))

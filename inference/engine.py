@@ -92,6 +92,7 @@ class TextModel(Protocol):
         user: str = "",
         priority: int = 0,
         every: Callable[[], float] | None = None,
+        arrival: tuple[int, int] = (0, 0),
     ) -> Iterator[str]: ...
 
 
@@ -219,6 +220,7 @@ class LlamaModel:
         user: str = "",
         priority: int = 0,
         every: Callable[[], float] | None = None,
+        arrival: tuple[int, int] = (0, 0),
     ) -> Iterator[str]:
         """Yield the answer's text as it is decoded, beside whatever else is being decoded.
 
@@ -226,9 +228,11 @@ class LlamaModel:
         `user` and `priority` decide the order in which waiting answers get a slot:
         lower priority first (0 for chat, 1 for the API), then round-robin by user.
         `every` says how many seconds of text to gather into one piece after the first
-        (None: a piece per token).
+        (None: a piece per token). `arrival`: its place in a group of answers queued together
+        and how many follow it, to be read in one step with them.
         """
         from inference.batching import Job
 
-        job = Job(prompt, sampling, figures, should_stop, user=user, priority=priority, every=every)
+        job = Job(prompt, sampling, figures, should_stop, user=user, priority=priority,
+                  every=every, arrival=arrival)  # fmt: skip
         yield from self.engine.stream(job)

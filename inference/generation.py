@@ -166,7 +166,12 @@ def sampling_for(message: Message) -> Sampling:
 
 
 def generate_reply(
-    message_id: int, *, model: TextModel, worker_name: str, model_slug: str | None = None
+    message_id: int,
+    *,
+    model: TextModel,
+    worker_name: str,
+    model_slug: str | None = None,
+    arrival: tuple[int, int] = (0, 0),
 ) -> str | None:
     """Generate one queued answer; return its final status, or None if it was not ours
     (gone, stopped, taken already, or for another model than `model_slug`)."""
@@ -203,6 +208,7 @@ def generate_reply(
                 user=str(conversation.owner_id),
                 priority=1 if conversation.source == conversation.Source.API else 0,
                 every=lambda: streamer.interval,
+                arrival=arrival,
             ):
                 streamer.add(chunk)
         streamer.flush()

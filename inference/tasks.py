@@ -11,7 +11,9 @@ log = logging.getLogger(__name__)
 
 
 @app.task(name="inference.tasks.generate_reply")
-def generate_reply(message_id: int) -> str | None:
+def generate_reply(message_id: int, arrival: tuple[int, int] = (0, 0)) -> str | None:
+    """`arrival`: the question's place in the group that arrived with it, and how many of
+    that group were stored behind it (see webui.chat.arrival_order)."""
     worker = resident.current()
     try:
         if worker.state in NOT_TAKING and _hand_back(worker, message_id):
@@ -21,7 +23,7 @@ def generate_reply(message_id: int) -> str | None:
             # query before the claim, and the rest is sorted out below.
             status = generation.generate_reply(
                 message_id, model=worker.model, worker_name=worker.name,
-                model_slug=worker.model_slug,
+                model_slug=worker.model_slug, arrival=tuple(arrival),
             )  # fmt: skip
             served.generated = status is not None
         if status is None and not _hand_back(worker, message_id):

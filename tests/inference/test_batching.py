@@ -166,6 +166,62 @@ def test_an_answer_stopped_while_it_waits_for_a_slot_ends_before_one_frees(model
     assert at < min(ended[key][0] for key in range(4))
 
 
+def _job(model, question: str, arrival: tuple[int, int]):
+    from inference.batching import Job
+
+    prompt = model.build_prompt([{"role": "user", "content": question}], 24)
+    return Job(prompt, Sampling(0.0, 1.0, 24), Figures(), bool, arrival=arrival)
+
+
+def _run(model, job, texts: dict) -> threading.Thread:
+    thread = threading.Thread(
+        target=lambda: texts.update({id(job): "".join(model.engine.stream(job))})
+    )
+    thread.start()
+    return thread
+
+
+def test_answers_queued_together_have_their_prompts_read_in_one_step(model):
+    import time
+
+    alone = [_answer(model, q, max_tokens=24)[0] for q in QUESTIONS[:3]]
+    # Stored by the web process one after another, the last ~50 ms after the first.
+    group = [_job(model, q, (place, 2 - place)) for place, q in enumerate(QUESTIONS[:3])]
+    texts: dict = {}
+    threads = []
+    for job in group:
+        threads.append(_run(model, job, texts))
+        time.sleep(0.025)
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len({job.first_step for job in group}) == 1  # the first waited for the others
+    assert [texts[id(job)] for job in group] == alone
+
+
+def test_answers_that_reach_the_worker_out_of_order_are_still_read_together(model):
+    import time
+
+    group = [_job(model, q, (place, 2 - place)) for place, q in enumerate(QUESTIONS[:3])]
+    texts: dict = {}
+    threads = [_run(model, group[1], texts)]  # claimed first: it starts at once
+    time.sleep(0.2)
+    threads += [_run(model, group[0], texts), _run(model, group[2], texts)]
+    for thread in threads:
+        thread.join(timeout=120)
+    assert group[0].first_step == group[2].first_step
+    assert all(texts[id(job)] for job in group)
+
+
+def test_a_group_whose_others_never_come_starts_after_the_wait(model):
+    from inference.batching import GATHER_SECONDS
+
+    job = _job(model, QUESTIONS[0], (0, 3))  # the other three were refused, say
+    thread = _run(model, job, texts := {})
+    thread.join(timeout=120)
+    assert texts[id(job)] == _answer(model, QUESTIONS[0], max_tokens=24)[0]
+    assert job.figures.ttft_ms >= GATHER_SECONDS * 1000
+
+
 def test_answers_still_being_written_when_the_model_is_unloaded_end_with_an_error():
     import time
 

@@ -5,18 +5,69 @@ Django's threads. When eight arrive together, eight threads share the GIL and al
 late: the first answer reached the worker 75 ms after it was sent, where one alone takes
 about 20. Taken in turn, the first is queued at once and the model starts reading it while
 the others are stored (8 users on 2 cores: the first queued at 36-39 ms instead of 75-82).
+
+The line also knows each question's place in the group that arrived together and how
+many wait behind it: its answer carries both to the worker (dispatch.enqueue_generation),
+which then reads the prompts of the whole group in one step, as llama.cpp's server does
+with questions that arrive together (see inference.batching).
 """
 
 import asyncio
 import weakref
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
-_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Set while a question is being stored: its line and its place in the group (0: first).
+_PLACE: ContextVar[tuple["_Line", int] | None] = ContextVar("place_in_line", default=None)
 
 
-def in_arrival_order() -> asyncio.Lock:
-    """The lock to hold from a question's arrival until its answer is queued (one per
-    event loop: an asyncio lock belongs to the loop it is used in)."""
+class _Line:
+    def __init__(self):
+        self.lock = asyncio.Lock()
+        self.questions = 0  # in line, the one being stored included
+        self.stored = 0  # of the group in line now (the line was empty before it)
+
+
+def _line() -> _Line:
+    """This event loop's line (an asyncio lock belongs to the loop it is used in)."""
     loop = asyncio.get_running_loop()
-    if (lock := _LOCKS.get(loop)) is None:
-        lock = _LOCKS[loop] = asyncio.Lock()
-    return lock
+    if (line := _LINES.get(loop)) is None:
+        line = _LINES[loop] = _Line()
+    return line
+
+
+@asynccontextmanager
+async def in_arrival_order():
+    """Hold from a question's arrival until its answer is queued; first come, first served."""
+    line = _line()
+    line.questions += 1
+    try:
+        async with line.lock:
+            # Seen by the storing code, in Django's sync thread too (sync_to_async carries
+            # the context there).
+            token = _PLACE.set((line, line.stored))
+            line.stored += 1
+            try:
+                yield
+            finally:
+                _PLACE.reset(token)
+    finally:
+        line.questions -= 1
+        if not line.questions:
+            line.stored = 0
+
+
+async def after_arrivals() -> None:
+    """Wait until the questions in line now are stored (those that come later do not count)."""
+    async with _line().lock:
+        pass
+
+
+def arrival() -> tuple[int, int]:
+    """The place of the question being stored now in the group that arrived with it, and
+    how many wait behind it now; (0, 0) for a lone question, or outside the line."""
+    if (held := _PLACE.get()) is None:
+        return 0, 0
+    line, place = held
+    return place, line.questions - 1

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 
 from webui.chat import events, message_actions, selectors, services
-from webui.chat.arrival_order import in_arrival_order
+from webui.chat.arrival_order import after_arrivals, in_arrival_order
 from webui.chat.context_meter import context_meter_html
 from webui.chat.models import Message
 from webui.chat.presentation import live_state, message_html, view_of
@@ -99,6 +99,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         except services.MessageRejected as exc:
             await self.send_error(str(exc))
             return
+        # Drawing the question and its queued answer can wait for the questions that
+        # arrived meanwhile: theirs reach the worker sooner, to be read with this one.
+        await after_arrivals()
         html = await database_sync_to_async(self._appended_html)(question, answer)
         await self.send(text_data=html)
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from inference.celery_app import app
 from webui.chat import streambuffer
+from webui.chat.arrival_order import arrival
 
 GENERATE_TASK = "inference.tasks.generate_reply"
 # A generation task not taken by a worker within this time after its answer was sent is
@@ -27,4 +28,12 @@ def enqueue_generation(
         # whose old stream buffer or stop flag is still in Redis.
         streambuffer.forget(message_id)
     # By name: the web process never imports the worker's code (nor llama_cpp).
-    app.send_task(GENERATE_TASK, args=[message_id], queue=queue, expires=expiry_of(queued_at))
+    # With its place among the questions that arrived together and how many follow it
+    # (webui.chat.arrival_order): the worker reads all their prompts in one step.
+    app.send_task(
+        GENERATE_TASK,
+        args=[message_id],
+        kwargs={"arrival": [0, 0] if again else list(arrival())},
+        queue=queue,
+        expires=expiry_of(queued_at),
+    )

@@ -3,7 +3,7 @@
 import asyncio
 
 from tests.loops import run_in_its_own_thread as _run_in_its_own_thread
-from webui.chat.arrival_order import in_arrival_order
+from webui.chat.arrival_order import after_arrivals, arrival, in_arrival_order
 
 
 def test_questions_are_stored_in_turn_in_the_order_they_arrive():
@@ -22,10 +22,33 @@ def test_questions_are_stored_in_turn_in_the_order_they_arrive():
     assert log == [(step, n) for n in range(4) for step in ("in", "out")]
 
 
-def test_each_event_loop_has_its_own_lock():
-    async def twice():
-        return in_arrival_order(), in_arrival_order()
+def test_each_question_knows_its_place_in_its_group_and_how_many_follow():
+    seen = []
 
-    first, again = _run_in_its_own_thread(twice)
-    other, _ = _run_in_its_own_thread(twice)
-    assert first is again and first is not other
+    async def question():
+        async with in_arrival_order():
+            await asyncio.sleep(0.01)
+            # As the storing code sees it, in Django's sync thread.
+            seen.append(await asyncio.to_thread(arrival))
+
+    async def drawn_later():
+        await asyncio.sleep(0)  # in line behind the first, like a tab drawing its answer
+        await after_arrivals()
+
+    async def two_groups():
+        await asyncio.gather(question(), question(), drawn_later(), question())
+        await question()  # alone: the line was empty
+        return arrival()  # outside the line
+
+    outside = _run_in_its_own_thread(two_groups)
+    assert seen == [(0, 2), (1, 1), (2, 0), (0, 0)]
+    assert outside == (0, 0)
+
+
+def test_every_event_loop_has_a_line_of_its_own():
+    async def store_one():
+        async with in_arrival_order():
+            return arrival()
+
+    # An asyncio lock used in a second loop would raise: each loop has its own.
+    assert _run_in_its_own_thread(store_one) == _run_in_its_own_thread(store_one) == (0, 0)
