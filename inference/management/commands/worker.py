@@ -4,8 +4,15 @@ import os
 import signal
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from webui.registry.models import LLMModel
+
+# A worker's threads live as long as it does: each keeps its database connection between
+# answers (checked before reuse) instead of opening one per answer, which is on the way to
+# the first token (about 0.5 ms on SQLite, 3 ms on PostgreSQL here).
+# DATABASE_CONN_MAX_AGE, when set, decides instead.
+WORKER_CONN_MAX_AGE = 600
 
 
 class Command(BaseCommand):
@@ -32,6 +39,7 @@ class Command(BaseCommand):
             return self.serve_downloads(loglevel)
         if not model:
             raise CommandError("Give --model SLUG (or --downloads-only).")
+        keep_database_connections()
         if gpu is not None:
             # Must be set before llama.cpp initialises CUDA, i.e. before the model loads.
             os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
@@ -89,6 +97,15 @@ class Command(BaseCommand):
                 "--without-mingle",
             ]
         )
+
+
+def keep_database_connections() -> None:
+    if "DATABASE_CONN_MAX_AGE" in os.environ:
+        return
+    # Connections read their settings when they open: every later one in every thread.
+    database = connections.settings[DEFAULT_DB_ALIAS]
+    database["CONN_MAX_AGE"] = WORKER_CONN_MAX_AGE
+    database["CONN_HEALTH_CHECKS"] = True
 
 
 def _report_failure_until_stopped(worker) -> None:
