@@ -207,8 +207,12 @@ class BatchEngine:
         self._prime(self.opening)
         while not self.closed:
             try:
-                busy = any(s.job for s in self.slots)
-                self._collect(block=not busy, timeout=self._gathering())
+                gathering = self._gathering()
+                # Sleep until a job comes only with nothing to do: no job in a slot, and
+                # none waiting (unless they wait for the rest of their group). Answers of
+                # one group often end in the same step, with the next ones waiting.
+                idle = not any(s.job for s in self.slots) and (not self.waiting or gathering)
+                self._collect(block=idle, timeout=gathering)
                 if not self._gathering():
                     self._admit()
                 if any(s.job for s in self.slots):

@@ -175,7 +175,7 @@ def _job(model, question: str, arrival: tuple[int, int]):
 
 def _run(model, job, texts: dict) -> threading.Thread:
     thread = threading.Thread(
-        target=lambda: texts.update({id(job): "".join(model.engine.stream(job))})
+        target=lambda: texts.update({id(job): "".join(model.engine.stream(job))}), daemon=True
     )
     thread.start()
     return thread
@@ -210,6 +210,20 @@ def test_answers_that_reach_the_worker_out_of_order_are_still_read_together(mode
         thread.join(timeout=120)
     assert group[0].first_step == group[2].first_step
     assert all(texts[id(job)] for job in group)
+
+
+def test_answers_waiting_for_a_slot_start_when_every_slot_ends_in_the_same_step(model):
+    # Twice as many as the slots, read together, all as long: the first ones end together.
+    slots = len(model.engine.slots)
+    group = [
+        _job(model, QUESTIONS[1], (place, 2 * slots - 1 - place)) for place in range(2 * slots)
+    ]
+    texts: dict = {}
+    threads = [_run(model, job, texts) for job in group]
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len({job.first_step for job in group[:slots]}) == 1
+    assert [texts.get(id(job)) for job in group] == [texts[id(group[0])]] * len(group)
 
 
 def test_a_group_whose_others_never_come_starts_after_the_wait(model):
