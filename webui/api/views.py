@@ -91,16 +91,14 @@ def _body(request) -> bytes:
         ) from None
 
 
-def _admit(request, parse):
-    """Check the key, the request and the user's standing, then store the request and queue
-    its answer.
+def _admit(request, req):
+    """Check the key and the user's standing, then store the request and queue its answer.
 
     One step in Django's sync thread: each step costs a hop, and this one is on the way
     from the request to the worker. The admission lock is held from the count of the
     user's answers in progress until this one is stored.
     """
     user = _user(request)
-    req = parse(params.parse_body(_body(request)))
     model = services.model_for(req.model, user)
     params.check_model_bounds(req.sampling, model)
     admission = Admission(user.pk).enter()
@@ -111,13 +109,19 @@ def _admit(request, parse):
             answer = services.api_answer_queue(conversation=conversation, request=req)
     finally:
         admission.leave()
-    return req, answer
+    return answer
 
 
 async def _generate(request, parse, shape):
+    # Read here, for the model's name: the line below counts the questions for each model.
+    try:
+        req = parse(params.parse_body(_body(request)))
+    except ApiError:
+        await sync_to_async(_user)(request)  # an unknown key is told so first
+        raise
     # Stored in turn with other questions to this process (see webui.chat.arrival_order).
-    async with in_arrival_order():
-        req, answer = await sync_to_async(_admit)(request, parse)
+    async with in_arrival_order(req.model):
+        answer = await sync_to_async(_admit)(request, req)
     # Listens once the answer is on its way (see Subscription for what that may miss).
     subscription = Subscription(answer.conversation_id)
     try:

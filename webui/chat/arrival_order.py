@@ -6,27 +6,32 @@ late: the first answer reached the worker 75 ms after it was sent, where one alo
 about 20. Taken in turn, the first is queued at once and the model starts reading it while
 the others are stored (8 users on 2 cores: the first queued at 36-39 ms instead of 75-82).
 
-The line also knows each question's place in the group that arrived together and how
-many wait behind it: its answer carries both to the worker (dispatch.enqueue_generation),
-which then reads the prompts of the whole group in one step, as llama.cpp's server does
-with questions that arrive together (see inference.batching).
+The line also knows each question's place among those for the same model that arrived
+with it, and how many of them wait behind it: its answer carries both to the worker
+(dispatch.enqueue_generation), which then reads the prompts of the whole group in one
+step, as llama.cpp's server does with questions that arrive together (see
+inference.batching). Questions for other models are stored in the same line but are not
+counted: another worker reads them.
 """
 
 import asyncio
 import weakref
+from collections import Counter
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
 _LINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-# Set while a question is being stored: its line and its place in the group (0: first).
-_PLACE: ContextVar[tuple["_Line", int] | None] = ContextVar("place_in_line", default=None)
+# Set while a question is being stored: its line, its model and its place in its group.
+_PLACE: ContextVar[tuple["_Line", str, int] | None] = ContextVar("place_in_line", default=None)
 
 
 class _Line:
     def __init__(self):
         self.lock = asyncio.Lock()
-        self.questions = 0  # in line, the one being stored included
-        self.stored = 0  # of the group in line now (the line was empty before it)
+        # By model: the questions in line (the one being stored included), and how many of
+        # the group in line now were stored (the line held none for the model before it).
+        self.questions: Counter[str] = Counter()
+        self.stored: Counter[str] = Counter()
 
 
 def _line() -> _Line:
@@ -38,24 +43,27 @@ def _line() -> _Line:
 
 
 @asynccontextmanager
-async def in_arrival_order():
-    """Hold from a question's arrival until its answer is queued; first come, first served."""
+async def in_arrival_order(model: str = ""):
+    """Hold from a question's arrival until its answer is queued; first come, first served.
+
+    `model`: the slug of the model it asks, as far as it is known on arrival.
+    """
     line = _line()
-    line.questions += 1
+    line.questions[model] += 1
     try:
         async with line.lock:
             # Seen by the storing code, in Django's sync thread too (sync_to_async carries
             # the context there).
-            token = _PLACE.set((line, line.stored))
-            line.stored += 1
+            token = _PLACE.set((line, model, line.stored[model]))
+            line.stored[model] += 1
             try:
                 yield
             finally:
                 _PLACE.reset(token)
     finally:
-        line.questions -= 1
-        if not line.questions:
-            line.stored = 0
+        line.questions[model] -= 1
+        if not line.questions[model]:
+            del line.questions[model], line.stored[model]
 
 
 async def after_arrivals() -> None:
@@ -65,9 +73,10 @@ async def after_arrivals() -> None:
 
 
 def arrival() -> tuple[int, int]:
-    """The place of the question being stored now in the group that arrived with it, and
-    how many wait behind it now; (0, 0) for a lone question, or outside the line."""
+    """The place of the question being stored now among those for its model that arrived
+    with it, and how many of them wait behind it now; (0, 0) for a lone question, or
+    outside the line."""
     if (held := _PLACE.get()) is None:
         return 0, 0
-    line, place = held
-    return place, line.questions - 1
+    line, model, place = held
+    return place, line.questions[model] - 1

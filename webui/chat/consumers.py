@@ -92,7 +92,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     async def send_message(self, content: str):
         try:
-            async with in_arrival_order():
+            model = self.conversation.model
+            async with in_arrival_order(model.slug if model else ""):
                 question, answer = await database_sync_to_async(services.message_send)(
                     conversation=self.conversation, content=content
                 )

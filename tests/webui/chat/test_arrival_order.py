@@ -22,26 +22,32 @@ def test_questions_are_stored_in_turn_in_the_order_they_arrive():
     assert log == [(step, n) for n in range(4) for step in ("in", "out")]
 
 
-def test_each_question_knows_its_place_in_its_group_and_how_many_follow():
+def test_each_question_knows_its_place_among_those_for_its_model_and_how_many_follow():
     seen = []
 
-    async def question():
-        async with in_arrival_order():
+    async def question(model):
+        async with in_arrival_order(model):
             await asyncio.sleep(0.01)
             # As the storing code sees it, in Django's sync thread.
-            seen.append(await asyncio.to_thread(arrival))
+            seen.append((model, await asyncio.to_thread(arrival)))
 
     async def drawn_later():
         await asyncio.sleep(0)  # in line behind the first, like a tab drawing its answer
         await after_arrivals()
 
     async def two_groups():
-        await asyncio.gather(question(), question(), drawn_later(), question())
-        await question()  # alone: the line was empty
+        await asyncio.gather(
+            question("smollm2"), question("smollm2"), drawn_later(), question("qwen"),
+            question("smollm2"),
+        )  # fmt: skip
+        await question("smollm2")  # alone: the line was empty
         return arrival()  # outside the line
 
     outside = _run_in_its_own_thread(two_groups)
-    assert seen == [(0, 2), (1, 1), (2, 0), (0, 0)]
+    assert seen == [
+        ("smollm2", (0, 2)), ("smollm2", (1, 1)), ("qwen", (0, 0)), ("smollm2", (2, 0)),
+        ("smollm2", (0, 0)),
+    ]  # fmt: skip
     assert outside == (0, 0)
 
 
