@@ -39,6 +39,11 @@ REUSE_MIN_TOKENS = 64
 # them: the first of a group waits for the others it announces (Job.arrival), this long
 # at most.
 GATHER_SECONDS = 0.15
+# After a step that gave an answer its first token, the decoder steps aside this long, so
+# that the answer's thread, Redis and the web server have a core to deliver it: on a CPU
+# the next step's threads take every core (2 here: the first token took 5-9 ms from the
+# decoder to the web server, 1-3 ms with the pause). Once per answer.
+FIRST_TOKEN_PAUSE = 0.002
 
 
 @dataclass
@@ -342,6 +347,8 @@ class BatchEngine:
         self.steps += 1
         for job, index in wants_logits:
             self._sample(job, index)
+        if any(job.figures.completion_tokens == 1 for job, _ in wants_logits):
+            time.sleep(FIRST_TOKEN_PAUSE)
 
     def _add(self, n: int, slot: Slot, tokens: list[int], *, logits_last: bool) -> int:
         batch = self.batch
