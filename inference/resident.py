@@ -48,8 +48,15 @@ class Resident:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _announce: threading.Event = field(default_factory=threading.Event, repr=False)
+    # One beat at a time, each read and written whole: a beat read as "loading" by the
+    # heartbeat thread was once written after the main thread's "failed" one.
+    _beating: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def beat(self) -> None:
+        with self._beating:
+            self._beat()
+
+    def _beat(self) -> None:
         presence.beat(
             presence.WorkerBeat(
                 name=self.name,
