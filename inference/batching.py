@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import llama_cpp as lc
 import numpy as np
 
+from inference.arriving_group import ArrivingGroup
 from inference.engine import Figures, Prompt, Sampling, common_prefix
 from inference.mailbox import Mailbox
 from inference.stopping import StopScanner
@@ -34,11 +35,6 @@ UNLOADED = "The model was unloaded while this answer was being written."
 # A free slot whose cache shares at least this many tokens with a new prompt is reused;
 # below it, the lowest free slot is taken (see BatchEngine._slot_for).
 REUSE_MIN_TOKENS = 64
-# Questions that arrive together (stored one after another by the web process, a few
-# milliseconds apart) have their prompts read in one step, as llama.cpp's server reads
-# them: the first of a group waits for the others it announces (Job.arrival), this long
-# at most.
-GATHER_SECONDS = 0.15
 # After a step that gave an answer its first token, the decoder steps aside this long, so
 # that the answer's thread, Redis and the web server have a core to deliver it: on a CPU
 # the next step's threads take every core (2 here: the first token took 5-9 ms from the
@@ -59,7 +55,7 @@ class Job:
     # wake at every token.
     every: Callable[[], float] | None = None
     # Its place in a group of answers queued together (0: first) and how many were queued
-    # behind it; the first of a group waits for the rest (see BatchEngine._expect).
+    # behind it; the first of a group waits for the rest (see inference.arriving_group).
     arrival: tuple[int, int] = (0, 0)
     out: Mailbox = field(default_factory=Mailbox)
     pending: list[int] = field(default_factory=list)
@@ -136,10 +132,7 @@ class BatchEngine:
         self.last_turn: dict[str, int] = {}
         self.closed = False
         self.steps = 0  # llama_decode calls so far
-        # While a group of answers arrives: how many it has at least, how many came, and
-        # until when to wait for the rest (see GATHER_SECONDS).
-        self.group_size = self.group_seen = 0
-        self.gather_until = 0.0
+        self.group = ArrivingGroup()
         self.opening = list(opening or [])
         self.primed = threading.Event()
         self.thread = threading.Thread(target=self._run, name="batch-decoder", daemon=True)
@@ -212,13 +205,13 @@ class BatchEngine:
         self._prime(self.opening)
         while not self.closed:
             try:
-                gathering = self._gathering()
+                gathering = self.group.wait_left(time.monotonic())
                 # Sleep until a job comes only with nothing to do: no job in a slot, and
                 # none waiting (unless they wait for the rest of their group). Answers of
                 # one group often end in the same step, with the next ones waiting.
                 idle = not any(s.job for s in self.slots) and (not self.waiting or gathering)
                 self._collect(block=idle, timeout=gathering)
-                if not self._gathering():
+                if not self.group.wait_left(time.monotonic()):
                     self._admit()
                 if any(s.job for s in self.slots):
                     self._step()
@@ -234,32 +227,10 @@ class BatchEngine:
             while True:
                 if job is not None:
                     self.waiting.append(job)
-                    self._expect(*job.arrival)
+                    self.group.heard(*job.arrival, now=time.monotonic())
                 job = self.inbox.get_nowait()
         except queue.Empty:
             return
-
-    def _expect(self, place: int, followers: int) -> None:
-        """Count a job towards its group: the first with others behind it starts one.
-
-        Each says its place and how many were behind it, so the group is at least that
-        large; jobs may come in a different order than they were queued (each is claimed
-        in a thread of its own), and any job heard meanwhile counts.
-        """
-        if not self.group_size:
-            if place or not followers:
-                return
-            self.gather_until = time.monotonic() + GATHER_SECONDS
-        self.group_size = max(self.group_size, place + 1 + followers)
-        self.group_seen += 1
-
-    def _gathering(self) -> float | None:
-        """Seconds left to wait for a group's other jobs before admitting; None: admit now."""
-        left = self.gather_until - time.monotonic()
-        if self.group_seen < self.group_size and left > 0:
-            return left
-        self.group_size = self.group_seen = 0
-        return None
 
     def _admit(self) -> None:
         """Give free slots to waiting jobs: interactive first, then round-robin by user."""

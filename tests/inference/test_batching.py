@@ -227,7 +227,7 @@ def test_answers_waiting_for_a_slot_start_when_every_slot_ends_in_the_same_step(
 
 
 def test_a_group_whose_others_never_come_starts_after_the_wait(model):
-    from inference.batching import GATHER_SECONDS
+    from inference.arriving_group import GATHER_SECONDS
 
     job = _job(model, QUESTIONS[0], (0, 3))  # the other three were refused, say
     thread = _run(model, job, texts := {})

@@ -1,0 +1,28 @@
+"""The decoder's wait for the rest of a group of answers queued together (no model)."""
+
+from inference.arriving_group import GATHER_SECONDS, ArrivingGroup
+
+
+def test_a_lone_answer_waits_for_nothing():
+    group = ArrivingGroup()
+    group.heard(0, 0, now=0.0)
+    assert group.wait_left(0.0) is None
+
+
+def test_the_first_of_a_group_waits_until_all_have_come_in_any_order():
+    group = ArrivingGroup()
+    group.heard(0, 2, now=0.0)
+    assert group.wait_left(0.01) == GATHER_SECONDS - 0.01
+    group.heard(2, 0, now=0.02)  # claimed before the second
+    assert group.wait_left(0.02)
+    group.heard(1, 1, now=0.03)
+    assert group.wait_left(0.03) is None
+
+
+def test_a_group_whose_rest_never_comes_is_waited_for_no_longer_than_the_cap():
+    group = ArrivingGroup()
+    group.heard(0, 3, now=1.0)
+    assert group.wait_left(1.0 + GATHER_SECONDS / 2)
+    assert group.wait_left(1.0 + GATHER_SECONDS) is None
+    group.heard(1, 2, now=2.0)  # a late one of the old group starts nothing
+    assert group.wait_left(2.0) is None
