@@ -39,14 +39,39 @@ def test_an_answer_is_asked_about_alone_as_its_watch_begins(ids):
         assert stopped_before() and not going()
 
 
-def test_its_thread_polls_on_its_own(ids):
-    watch = StopWatch(poll_seconds=0.01)
-    with watch.watching(ids[0]) as should_stop:
-        streambuffer.request_stop(ids[0])
-        deadline = time.monotonic() + 5
-        while not should_stop() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert should_stop()
+def _until(should_stop) -> bool:
+    deadline = time.monotonic() + 5
+    while not should_stop() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return should_stop()
+
+
+def test_its_thread_hears_a_stop_without_polling(ids):
+    watch = StopWatch(poll_seconds=3600)  # one poll as it subscribes, none after
+    with watch.watching(ids[0]) as first:
+        assert watch.listening.wait(5)  # what follows is heard, not polled
+        with watch.watching(ids[1]) as second:
+            streambuffer.request_stop(ids[1])
+            assert _until(second)
+            assert not first()
+
+
+def test_a_stop_announced_while_nobody_listened_is_found_when_listening_starts(ids):
+    watch = StopWatch(poll_seconds=3600)
+    watch.watched.add(ids[0])
+    streambuffer.request_stop(ids[0])  # announced to no one
+    watch.listen(until=lambda: True)  # subscribes, polls once, returns
+    assert ids[0] in watch.stopped
+
+
+def test_announcements_for_other_answers_or_garbage_change_nothing(ids):
+    watch = StopWatch(poll_seconds=3600)
+    watch.watched.add(ids[0])
+    watch.heard(str(ids[1]).encode())
+    watch.heard(b"not an id")
+    assert watch.stopped == set()
+    watch.heard(str(ids[0]).encode())
+    assert watch.stopped == {ids[0]}
 
 
 def test_while_redis_is_away_nothing_is_stopped(ids, monkeypatch):

@@ -79,8 +79,16 @@ def forget(message_id: int) -> None:
     client().delete(text_key(message_id), stop_key(message_id))
 
 
+# Every stop is also announced here, so that workers hear it at once without asking.
+STOPS_CHANNEL = "homefire:stops"
+
+
 def request_stop(message_id: int) -> None:
-    client().set(stop_key(message_id), b"1", ex=KEEP_SECONDS)
+    """Flag the answer as stopped, then tell the workers listening (inference.stop_watch)."""
+    pipe = client().pipeline()
+    pipe.set(stop_key(message_id), b"1", ex=KEEP_SECONDS)
+    pipe.publish(STOPS_CHANNEL, str(message_id))
+    pipe.execute()
 
 
 def stop_requested(message_id: int) -> bool:
