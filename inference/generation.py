@@ -3,11 +3,13 @@
 import logging
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import redis
 
 from inference.engine import Figures, PromptTooLong, Sampling, TextModel
+from inference.start_notice import StartNotice
 from inference.stop_watch import stop_watch
 from webui.chat import broadcast, events, services, streambuffer, versions
 from webui.chat.conversation_settings import effective, max_tokens_bound
@@ -54,8 +56,10 @@ def flush_interval(answers: int) -> float:
 class _Streamer:
     """Buffers chunks of one answer and sends them to Redis and every open view."""
 
-    def __init__(self, message: Message):
+    def __init__(self, message: Message, notice: StartNotice):
         self.message = message
+        # Sent once the first text is out (see inference.start_notice).
+        self.notice = notice
         self.parts: list[str] = []
         self.pending: list[str] = []
         self.last_flush = 0.0
@@ -116,6 +120,7 @@ class _Streamer:
         except redis.RedisError:
             log.warning("answer %s: Redis does not answer; keeping the text", self.message.pk)
             return
+        self.notice.now()
         if event is None:
             return
         try:
@@ -172,15 +177,19 @@ def generate_reply(
     worker_name: str,
     model_slug: str | None = None,
     arrival: tuple[int, int] = (0, 0),
+    started: Callable[[], None] | None = None,
 ) -> str | None:
     """Generate one queued answer; return its final status, or None if it was not ours
-    (gone, stopped, taken already, or for another model than `model_slug`)."""
+    (gone, stopped, taken already, or for another model than `model_slug`).
+
+    `started` is called once the answer's first text is out, or after a while without.
+    """
     message = services.generation_claim(
         message_id=message_id, worker=worker_name, model_slug=model_slug
     )
     if message is None:
         return None
-    streamer = _Streamer(message)
+    streamer = _Streamer(message, StartNotice(message, also=started))
     figures = Figures()
     sampling = sampling_for(message)
     # A claimed answer that has text already was cut at its length limit and is being
@@ -225,6 +234,7 @@ def generate_reply(
 
 
 def _finish(message, streamer, figures, status, error="", truncated=0) -> str:
+    streamer.notice.cancel()
     services.generation_finish(
         message=message,
         content=streamer.text,

@@ -110,7 +110,8 @@ class Resident:
 
     @contextmanager
     def serving(self, message_id: int):
-        """Count an answer as in progress, for the heartbeat, while the block runs.
+        """Count an answer as in progress, for the heartbeat, while the block runs (the
+        block announces it once the answer has started: see inference.start_notice).
 
         The block sets `generated` to False on what it yields when it had nothing to do.
         A second copy of the answer's task (handed out again by the broker, see
@@ -121,7 +122,6 @@ class Resident:
         with self._lock:
             copy = message_id in self.active
             self.active.add(message_id)
-        self.announce()
         served = Served()
         try:
             yield served
@@ -179,9 +179,9 @@ class Resident:
             self._stop.wait(interval)
 
     def _announce_loop(self) -> None:
-        """Beat soon after an answer starts: admin and the health check see the worker busy
-        within a moment, while the beat's query neither holds up the answer's first token
-        nor competes with its claim. Answers that start together share one beat."""
+        """Beat soon after an answer starts writing: admin and the health check see the
+        worker busy within a moment, while the beat's query neither holds up the answer's
+        first token nor competes with its claim. Answers that start together share one beat."""
         while not self._stop.is_set():
             if not self._announce.wait(timeout=1.0):
                 continue

@@ -23,7 +23,7 @@ def generate_reply(message_id: int, arrival: tuple[int, int] = (0, 0)) -> str | 
             # query before the claim, and the rest is sorted out below.
             status = generation.generate_reply(
                 message_id, model=worker.model, worker_name=worker.name,
-                model_slug=worker.model_slug, arrival=tuple(arrival),
+                model_slug=worker.model_slug, arrival=tuple(arrival), started=worker.announce,
             )  # fmt: skip
             served.generated = status is not None
         if status is None and not _hand_back(worker, message_id):

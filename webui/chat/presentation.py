@@ -27,16 +27,20 @@ def waiting_for_worker(message: Message, beats: list[WorkerBeat] | None = None) 
     return not workers_for(message.model.slug, beats)
 
 
-def view_of(message: Message) -> MessageView:
-    """Read the live state of a message: its buffer while active, its row once finished."""
+def view_of(message: Message, *, place: bool = True) -> MessageView:
+    """Read the live state of a message: its buffer while active, its row once finished.
+
+    Without `place`, a queued answer's place in line is left out (it takes the database a
+    few queries): whether a worker serves its model is still read.
+    """
     text, streamed = message.content, 0
     if message.status == Message.Status.STREAMING:
         buffered = streambuffer.read(message.pk)
         streamed = len(buffered)
         if buffered:
             text = buffered.decode(errors="replace")
-    waiting, place = _queue_state(message)
-    return MessageView(message, text, streamed, waiting, place)
+    waiting, queue = _queue_state(message, place=place)
+    return MessageView(message, text, streamed, waiting, queue)
 
 
 def live_state(message: Message) -> tuple:
@@ -44,13 +48,13 @@ def live_state(message: Message) -> tuple:
     return (message.status, *_queue_state(message))
 
 
-def _queue_state(message: Message) -> tuple[bool, QueuePlace | None]:
+def _queue_state(message: Message, *, place: bool = True) -> tuple[bool, QueuePlace | None]:
     """Whether it waits for a worker and, when one serves its model, its place in line."""
     if message.status != Message.Status.QUEUED or not message.model_id:
         return False, None
     beats = live_workers()
     waiting = waiting_for_worker(message, beats)
-    return waiting, None if waiting else queue_place(message, beats)
+    return waiting, None if waiting or not place else queue_place(message, beats)
 
 
 def message_html(view: MessageView, *, oob: bool = False) -> str:

@@ -177,8 +177,8 @@ def generation_claim(
     """Take a queued answer for this worker; None if it is gone, stopped or taken already,
     or (with `model_slug`) if it is for another model than the worker's.
 
-    Every view hears of it; a send that fails is logged and does not stop the answer. The
-    event only says "look again", so its order against the first text does not matter.
+    The views hear of it from the worker, with the answer's first text or soon after
+    (inference.start_notice): not here, while the model reads the prompt.
     """
     queued = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
     if model_slug is not None:
@@ -188,9 +188,7 @@ def generation_claim(
     )
     if not claimed:
         return None
-    message = Message.objects.select_related("conversation", "model").get(pk=message_id)
-    broadcast.message_changed(message, wait=False)
-    return message
+    return Message.objects.select_related("conversation", "model").get(pk=message_id)
 
 
 def generation_progress(*, message_id: int, content: str) -> None:

@@ -136,6 +136,34 @@ async def test_queued_answer_says_it_waits_for_a_worker(alice_and_bob):
     assert await Message.objects.filter(content="anyone there?").aexists()
 
 
+async def test_a_new_answer_shows_its_place_in_line_once_it_still_waits(alice_and_bob, monkeypatch):
+    from webui.chat import consumers
+    from webui.registry import presence
+    from webui.registry.models import LLMModel
+
+    monkeypatch.setattr(consumers, "QUEUE_LOOK_SECONDS", 0.2)
+    alice, _, _ = alice_and_bob
+    busy = await LLMModel.objects.acreate(name="Busy", slug="busy-model", path="/x.gguf")
+    worker = presence.WorkerBeat(name="busy@test:1", host="test", model=busy.slug,
+                                 state="busy", device="CPU", active_messages=[1],
+                                 seen=presence.now())  # fmt: skip
+    await sync_to_async(presence.beat)(worker)
+    conversation = await Conversation.objects.acreate(owner=alice, model=busy)
+    cookie = await sync_to_async(session_cookie)(alice)
+    comm = communicator(f"/ws/conversations/{conversation.pk}/", cookie=cookie)
+    try:
+        assert (await comm.connect())[0]
+        await comm.send_to(text_data=json.dumps({"content": "Am I in the queue?"}))
+        appended = await comm.receive_from(timeout=5)
+        assert 'data-status="queued"' in appended and "Queued…" in appended
+        assert "data-queue-position" not in appended  # drawn before its place is known
+        looked = await comm.receive_from(timeout=5)
+        assert 'data-queue-position="1"' in looked and "next in line" in looked
+    finally:
+        await comm.disconnect()
+        await sync_to_async(presence.forget)(worker.name)
+
+
 async def test_logging_out_closes_the_sessions_socket(alice_and_bob):
     from django.test import AsyncClient
 
