@@ -1,5 +1,6 @@
 """llama.cpp's own server on the same model, as a second reference."""
 
+import signal
 import socket
 import subprocess
 import time
@@ -12,6 +13,19 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _exit(code: int) -> str:
+    """An exit status in words; a crash on an instruction says what usually causes it."""
+    if code >= 0:
+        return str(code)
+    name = signal.Signals(-code).name if -code in signal.Signals else f"signal {-code}"
+    if -code == signal.SIGILL:
+        return (
+            f"{name}: it was built for a CPU with instructions this one lacks (AVX-512, "
+            "say); build it with this machine's flags (README, Speed)"
+        )
+    return name
 
 
 @contextmanager
@@ -34,7 +48,7 @@ def llama_server(
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"llama-server exited with {process.returncode}")
+                raise RuntimeError(f"llama-server exited with {_exit(process.returncode)}")
             try:
                 if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                     break

@@ -64,3 +64,14 @@ def test_llama_server_figures_hold_its_start_and_its_speed_per_user():
         "llama_server_ttft_p50_ms": 300.0,
         "llama_server_ttft_p95_ms": 480.0,
     }
+
+
+def test_a_llama_server_built_for_another_cpu_says_so(tmp_path):
+    from inference.bench.llama_server import llama_server
+
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\nkill -ILL $$\n")  # as one built with AVX-512 dies here
+    binary.chmod(0o755)
+    server = llama_server(str(binary), "model.gguf", parallel=1, n_ctx=64, threads=1)
+    with pytest.raises(RuntimeError, match="SIGILL: it was built for a CPU"), server:
+        pass
