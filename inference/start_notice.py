@@ -35,8 +35,9 @@ class StartNotice:
         self._timer.start()
 
     def now(self) -> None:
-        """Send it, unless it was sent or cancelled."""
-        if not self._take():
+        """Send it, unless it was sent or cancelled (asked at every flush of the answer:
+        once sent, that costs one attribute read)."""
+        if self._sent or not self._take():
             return
         broadcast.message_changed(self.message, wait=False)
         if self.also is not None:
