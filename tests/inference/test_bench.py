@@ -1,18 +1,28 @@
 """`manage.py bench` against the real server and worker (figures are printed, not judged)."""
 
 import json
+import re
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
-from inference.bench.load import UserRun, percentile, reference_figures, summarise
+from inference.bench.load import (
+    UserRun,
+    percentile,
+    reference_figures,
+    summarise,
+    total_ratio,
+    ttft_over_raw_ms,
+)
+from inference.bench.targets import target_lines
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 KEYS = {"users", "ttft_p50_ms", "ttft_p95_ms", "tok_s_per_user", "tok_s_total", "raw_tok_s",
         "raw_ttft_ms", "history_tokens", "first_turn_ttft_ms", "follow_up_ttft_ms",
-        "ws_ttft_p50_ms", "ws_ttft_p95_ms", "ws_tok_s_per_user", "ws_tok_s_total"}  # fmt: skip
+        "ws_ttft_p50_ms", "ws_ttft_p95_ms", "ws_tok_s_per_user", "ws_tok_s_total",
+        "ttft_over_raw_ms", "ws_ttft_over_raw_ms"}  # fmt: skip
 
 
 def test_bench_json_reports_each_user_count(asgi_server, live_worker, bundled_model):
@@ -37,6 +47,7 @@ def test_websocket_path_alone_fills_the_plain_keys(asgi_server, live_worker, bun
     (row,) = json.loads(out.getvalue())
     assert row["tok_s_total"] == row["ws_tok_s_total"] > 0
     assert row["ttft_p50_ms"] == row["ws_ttft_p50_ms"] > 0
+    assert row["ttft_over_raw_ms"] == row["ws_ttft_over_raw_ms"]
 
 
 def test_summary_percentiles_and_totals():
@@ -50,6 +61,49 @@ def test_summary_percentiles_and_totals():
     row = summarise(3, runs, slow, fast)
     assert row["ttft_p50_ms"] == 35 and row["rounds"] == 3
     assert row["tok_s_total"] == 10.0 and row["tokens"] == 10  # 2.0, 10.0 and 15.0
+
+
+def _round(*ttfts, wall=1.0, tokens=10):
+    return [UserRun(ttft_ms=t, tokens=tokens, tok_s=5.0, started=0.0, ended=wall) for t in ttfts]
+
+
+def test_comparisons_are_made_round_by_round():
+    # Plain was quick once (round 2) and we were not: pooled, 160 ms against plain's
+    # median 100 says 60 ms above; round by round we are 10, 110 and 10 ms above it.
+    rounds = [_round(110), _round(160), _round(160)]
+    assert ttft_over_raw_ms(rounds, [100.0, 50.0, 150.0]) == 10.0
+    # The totals 20, 10 and 5 tok/s against llama-server's 10, 10 and 10 (then 0, ignored).
+    ours = [_round(1, 2), _round(1), _round(1, wall=2.0), _round(1)]
+    theirs = [_round(1), _round(1), _round(1), _round(1, wall=0.0)]
+    assert total_ratio(ours, theirs) == 1.0
+    assert total_ratio(ours[:1], theirs[:1]) == 2.0
+    assert total_ratio(ours[3:], theirs[3:]) is None
+
+
+def _verdicts(lines: list[str]) -> list[tuple[str, str, str]]:
+    """(API figure, WebSocket figure, verdict) from each target line."""
+    return [re.match(r".*?\s(\S+)\s+(\S+)\s+(met|NOT met)$", line).groups() for line in lines]
+
+
+def test_the_targets_are_read_off_the_rows_that_ran():
+    one = {"users": 1, "raw_tok_s": 100.0, "tok_s_per_user": 96.0, "ws_tok_s_per_user": 94.0,
+           "ttft_over_raw_ms": 12.5, "ws_ttft_over_raw_ms": 25.0,
+           "first_turn_ttft_ms": 1000.0, "follow_up_ttft_ms": 150.0}  # fmt: skip
+    eight = {"users": 8, "total_vs_llama_server": 1.02, "ws_total_vs_llama_server": 0.97}
+    # A target is met only where both paths meet it: the WebSocket's speed per user and
+    # its total against llama-server miss here.
+    assert _verdicts(target_lines([one, eight])) == [
+        ("0.96", "0.94", "NOT met"),
+        ("12.5", "25", "met"),
+        ("1.02", "0.97", "NOT met"),
+        ("0.15", "-", "met"),
+    ]
+    # A run of 8 users alone, without llama-server or a follow-up: nothing to judge.
+    assert target_lines([{"users": 8, "tok_s_total": 100.0}]) == []
+    # The API path alone fills the plain keys only.
+    assert _verdicts(target_lines([{"users": 8, "total_vs_llama_server": 1.0}])) == [
+        ("1", "-", "met")
+    ]
 
 
 def test_llama_server_figures_hold_its_start_and_its_speed_per_user():
@@ -75,3 +129,16 @@ def test_a_llama_server_built_for_another_cpu_says_so(tmp_path):
     server = llama_server(str(binary), "model.gguf", parallel=1, n_ctx=64, threads=1)
     with pytest.raises(RuntimeError, match="SIGILL: it was built for a CPU"), server:
         pass
+
+
+def test_the_table_ends_with_the_targets_the_run_can_judge(asgi_server, live_worker, bundled_model):
+    out = StringIO()
+    call_command("bench", "--users", "1", "--url", asgi_server, "--max-tokens", "6",
+                 "--path", "api", "--rounds", "1", stdout=out)  # fmt: skip
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("model smollm2") and "ttft-raw ms" in lines[1]
+    assert lines[-3].startswith("targets (round by round)")
+    # One user on the API path only: its speed and its start against plain's.
+    assert [line.split(":")[0] for line in lines[-2:]] == ["1 user", "1 user"]
+    for api, websocket, _verdict in _verdicts(lines[-2:]):
+        assert float(api) > -1000 and websocket == "-"

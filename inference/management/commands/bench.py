@@ -13,9 +13,17 @@ from django.core.management.base import BaseCommand, CommandError
 
 from inference.bench import websocket_path
 from inference.bench.llama_server import llama_server
-from inference.bench.load import follow_up, reference_figures, run_users, summarise
+from inference.bench.load import (
+    follow_up,
+    reference_figures,
+    run_users,
+    summarise,
+    total_ratio,
+    ttft_over_raw_ms,
+)
 from inference.bench.pages import measure_pages
 from inference.bench.raw import RawFigures, RawReference
+from inference.bench.targets import target_lines
 from webui.api.models import ApiKey
 from webui.registry.models import LLMModel
 from webui.registry.presence import workers_for
@@ -28,7 +36,9 @@ COLUMNS = [
     ("ws_ttft_p50_ms", "ws ttft p50"), ("ws_tok_s_per_user", "ws tok/s/user"),
     ("ws_tok_s_total", "ws tok/s tot"), ("llama_server_tok_s_total", "llama-server"),
     ("llama_server_tok_s_per_user", "l-s tok/s/usr"), ("llama_server_ttft_p50_ms", "l-s ttft p50"),
-    ("llama_server_ttft_p95_ms", "l-s ttft p95"),
+    ("llama_server_ttft_p95_ms", "l-s ttft p95"), ("ttft_over_raw_ms", "ttft-raw ms"),
+    ("ws_ttft_over_raw_ms", "ws ttft-raw"), ("total_vs_llama_server", "total/l-s"),
+    ("ws_total_vs_llama_server", "ws total/l-s"),
 ]  # fmt: skip
 PATHS = ("api", "websocket")
 
@@ -178,9 +188,9 @@ class Command(BaseCommand):
                     )
         row = {"users": count}
         if api:
-            row.update(summarise(count, *api))
+            row.update(self._paired(summarise(count, *api), api, answers, reference))
         if websocket:
-            figures = summarise(count, *websocket)
+            figures = self._paired(summarise(count, *websocket), websocket, answers, reference)
             row.update({f"ws_{key}": value for key, value in figures.items() if key != "users"})
         if not api:  # the plain keys hold the figures of the path that ran
             row.update({key[3:]: value for key, value in row.items() if key[:3] == "ws_"})
@@ -194,6 +204,14 @@ class Command(BaseCommand):
         if reference:
             row.update(reference_figures(count, reference))
         return row
+
+    @staticmethod
+    def _paired(figures: dict, rounds: list, answers: list, reference: list) -> dict:
+        """A path's figures with its comparisons made round by round (see load)."""
+        figures["ttft_over_raw_ms"] = ttft_over_raw_ms(rounds, [a.ttft_ms for a in answers])
+        if reference:
+            figures["total_vs_llama_server"] = total_ratio(rounds, reference)
+        return figures
 
     def _websocket_round(self, url, record, count, max_tokens) -> list:
         # New conversations each round: no history to reuse.
@@ -245,3 +263,7 @@ class Command(BaseCommand):
                 f"follow-up after {r['history_tokens']} tokens of history: time to first token "
                 f"{r['follow_up_ttft_ms']} ms, first turn {r['first_turn_ttft_ms']} ms"
             )
+        if lines := target_lines(rows):
+            self.stdout.write(f"{'targets (round by round)':<40} {'API':>9} {'WebSocket':>9}")
+            for line in lines:
+                self.stdout.write(line)
