@@ -109,30 +109,40 @@ def reference_figures(users: int, rounds: list[list[UserRun]]) -> dict:
     return {f"llama_server_{key}": figures[key] for key in keys}
 
 
-def ttft_over_raw_ms(rounds: list[list[UserRun]], raw_ttfts: list[float]) -> float:
-    """The median over rounds of each round's median time to first token less plain
-    llama-cpp-python's in the same round.
+def ttft_deltas(rounds: list[list[UserRun]], raw_ttfts: list[float]) -> list[float]:
+    """Each round's median time to first token less plain llama-cpp-python's in the same
+    round.
 
     Each difference is taken between answers seconds apart, so the machine's drift over
     minutes (10-20% here) drops out of it, where the pooled p50 beside the raw median keeps
     it.
     """
-    deltas = [
+    return [
         statistics.median(run.ttft_ms for run in one_round) - raw
         for one_round, raw in zip(rounds, raw_ttfts, strict=True)
     ]
-    return round(statistics.median(deltas), 1)
 
 
-def total_ratio(rounds: list[list[UserRun]], reference: list[list[UserRun]]) -> float | None:
-    """The median over rounds of each round's total speed over the reference's total in the
-    same round (paired, as in ttft_over_raw_ms)."""
-    ratios = [
+def total_ratios(rounds: list[list[UserRun]], reference: list[list[UserRun]]) -> list[float]:
+    """Each round's total speed over the reference's total in the same round (paired, as
+    in ttft_deltas); rounds where the reference wrote nothing are left out."""
+    return [
         _total(ours) / theirs
         for ours, theirs in zip(rounds, map(_total, reference), strict=True)
         if theirs
     ]
-    return round(statistics.median(ratios), 2) if ratios else None
+
+
+def over_rounds(values: list[float], digits: int) -> tuple[float | None, list[float] | None]:
+    """The median of per-round figures, which the targets are judged by, and their first
+    and third quartiles: how far one run's rounds spread around it. (None, None) for none.
+    """
+    if not values:
+        return None, None
+    if len(values) == 1:
+        return round(values[0], digits), [round(values[0], digits)] * 2
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return round(median, digits), [round(q1, digits), round(q3, digits)]
 
 
 def _total(runs: list[UserRun]) -> float:

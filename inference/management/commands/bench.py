@@ -15,11 +15,12 @@ from inference.bench import websocket_path
 from inference.bench.llama_server import llama_server
 from inference.bench.load import (
     follow_up,
+    over_rounds,
     reference_figures,
     run_users,
     summarise,
-    total_ratio,
-    ttft_over_raw_ms,
+    total_ratios,
+    ttft_deltas,
 )
 from inference.bench.pages import measure_pages
 from inference.bench.raw import RawFigures, RawReference
@@ -207,10 +208,15 @@ class Command(BaseCommand):
 
     @staticmethod
     def _paired(figures: dict, rounds: list, answers: list, reference: list) -> dict:
-        """A path's figures with its comparisons made round by round (see load)."""
-        figures["ttft_over_raw_ms"] = ttft_over_raw_ms(rounds, [a.ttft_ms for a in answers])
+        """A path's figures with its comparisons made round by round (see load), each with
+        the quartiles of its rounds (`_iqr`): how much a single run can be trusted."""
+        deltas = ttft_deltas(rounds, [a.ttft_ms for a in answers])
+        figures["ttft_over_raw_ms"], figures["ttft_over_raw_ms_iqr"] = over_rounds(deltas, 1)
         if reference:
-            figures["total_vs_llama_server"] = total_ratio(rounds, reference)
+            ratios = total_ratios(rounds, reference)
+            figures["total_vs_llama_server"], figures["total_vs_llama_server_iqr"] = over_rounds(
+                ratios, 2
+            )
         return figures
 
     def _websocket_round(self, url, record, count, max_tokens) -> list:
@@ -264,6 +270,7 @@ class Command(BaseCommand):
                 f"{r['follow_up_ttft_ms']} ms, first turn {r['first_turn_ttft_ms']} ms"
             )
         if lines := target_lines(rows):
-            self.stdout.write(f"{'targets (round by round)':<40} {'API':>9} {'WebSocket':>9}")
+            heading = "targets (round by round; quartiles)"
+            self.stdout.write(f"{heading:<40} {'API':>20} {'WebSocket':>20}")
             for line in lines:
                 self.stdout.write(line)
