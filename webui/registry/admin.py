@@ -12,6 +12,7 @@ from webui.registry import control
 from webui.registry.admin_downloads import ModelDownloadAdmin  # noqa: F401  (registers it)
 from webui.registry.disabling import fail_queued_answers
 from webui.registry.forms import UploadForm
+from webui.registry.gguf_info import cpu_batching_text
 from webui.registry.models import LLMModel, Worker
 from webui.registry.presence import host_memory_total, live_workers, workers_for
 from webui.registry.scanning import scan_models_dir
@@ -19,6 +20,8 @@ from webui.registry.uploading import UploadRefused, store_upload
 from webui.team import audit
 
 FILE_FACTS = ["architecture", "parameter_count", "quantization", "context_length", "file_size"]
+# Shown on a model's page only: too long for the list.
+FILE_NOTES = ["cpu_batching"]
 
 
 @admin.register(LLMModel)
@@ -35,7 +38,7 @@ class LLMModelAdmin(admin.ModelAdmin):
     ]
     list_editable = ["enabled"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = [*FILE_FACTS, "memory_fit", "checksum"]
+    readonly_fields = [*FILE_FACTS, *FILE_NOTES, "memory_fit", "checksum"]
     fieldsets = [
         (
             None,
@@ -61,7 +64,7 @@ class LLMModelAdmin(admin.ModelAdmin):
             "Loading (used by the worker the next time it loads the model)",
             {"fields": ["kv_cache_type", "flash_attention", "chat_template"]},
         ),
-        ("What the file says", {"fields": [*FILE_FACTS, "checksum", "memory_fit"]}),
+        ("What the file says", {"fields": [*FILE_FACTS, *FILE_NOTES, "checksum", "memory_fit"]}),
     ]
 
     def save_model(self, request, obj, form, change) -> None:
@@ -92,6 +95,11 @@ class LLMModelAdmin(admin.ModelAdmin):
     @admin.display(description="file size", ordering="size_bytes")
     def file_size(self, obj: LLMModel) -> str:
         return "-" if obj.size_bytes is None else filesizeformat(obj.size_bytes)
+
+    @admin.display(description="batched on a CPU")
+    def cpu_batching(self, obj: LLMModel) -> str:
+        unbatched = [kind for kind in obj.cpu_unbatched_types.split(",") if kind]
+        return cpu_batching_text(obj.cpu_batched_share, unbatched)
 
     @admin.display(description="memory needed")
     def memory_fit(self, obj: LLMModel) -> str:

@@ -15,7 +15,8 @@ def bundled_model_path() -> str:
 
 
 def ensure_bundled_model() -> tuple[LLMModel, bool]:
-    """Register the bundled model (the default when none is), once."""
+    """Register the bundled model (the default when none is), once; read its file again
+    where a fact was added since it was registered."""
     model, created = LLMModel.objects.get_or_create(
         slug=SLUG,
         defaults={
@@ -27,7 +28,7 @@ def ensure_bundled_model() -> tuple[LLMModel, bool]:
             "is_default": not LLMModel.objects.filter(is_default=True).exists(),
         },
     )
-    if created:
+    if created or model.cpu_batched_share is None:
         model.record_file_info(inspect_gguf(model.path))
         model.save()
     return model, created

@@ -9,6 +9,14 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFReader, LlamaFileTy
 
 GGUF_MAGIC = b"GGUF"
 
+# Weight types that llama.cpp's CPU code (x86 with AVX2) multiplies several tokens at a
+# time: llamafile's sgemm (ggml-cpu/llamafile/sgemm.cpp: F32, F16, BF16, Q8_0, Q4_0, Q5_0,
+# IQ4_NL) and the repacked kernels (ggml-cpu/repack.cpp: Q4_0, Q4_K, IQ4_NL; Q2_K with
+# AVX-512 only, left out). A matrix of another type (Q4_1, Q5_K, Q6_K, ...) costs a batch
+# of tokens nearly what they cost one by one: a prompt, or many conversations decoded in
+# one step, gain little from being read together on a CPU.
+CPU_BATCHED_TYPES = frozenset({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q5_0", "IQ4_NL", "Q4_K"})
+
 # Tensors that hold one slice per expert (ffn_up_exps, ffn_gate_exps, ffn_down_exps, ...).
 # Shared experts are named "_shexp" and run for every token, so they do not match.
 _EXPERT_TENSOR_MARK = "_exps"
@@ -34,6 +42,9 @@ class ModelInfo:
     layers: int | None = None
     # Bytes of f16 K and V cache one token takes across all layers.
     kv_bytes_per_token: int | None = None
+    # The share of the matrix weights in CPU_BATCHED_TYPES, and the other types by share.
+    cpu_batched_share: float | None = None
+    cpu_unbatched_types: tuple[str, ...] = ()
 
 
 class _Truncated(Exception):
@@ -125,6 +136,7 @@ def _describe(reader: GGUFReader, size_bytes: int, path: Path) -> ModelInfo:
 
     name = _field(reader, "general.name")
     layers = _int_field(reader, f"{architecture}.block_count")
+    batched_share, unbatched = _cpu_batching(reader)
     return ModelInfo(
         architecture=architecture,
         parameters=parameters,
@@ -139,7 +151,40 @@ def _describe(reader: GGUFReader, size_bytes: int, path: Path) -> ModelInfo:
         name=name if isinstance(name, str) else None,
         layers=layers,
         kv_bytes_per_token=_kv_bytes_per_token(reader, architecture, layers),
+        cpu_batched_share=batched_share,
+        cpu_unbatched_types=unbatched,
     )
+
+
+def cpu_batching_text(share: float | None, unbatched: tuple[str, ...] | list[str]) -> str:
+    """In words for an admin: how much of a file a CPU worker multiplies in batches."""
+    if share is None:
+        return "-"
+    text = f"{share:.0%} of the weights"
+    if share >= 0.5 or not unbatched:
+        return text
+    kinds = ", ".join(unbatched)
+    return (
+        f"{text}: llama.cpp has no batched CPU kernel for {kinds}, so on a CPU worker a "
+        "prompt, or many conversations at once, cost nearly their tokens one by one. A "
+        "Q4_0, Q4_K_M, Q5_0 or Q8_0 file of the same model serves more users on a CPU "
+        "(a GPU worker does not mind)."
+    )
+
+
+def _cpu_batching(reader: GGUFReader) -> tuple[float | None, tuple[str, ...]]:
+    """The share of the matrix weights (tensors of two or more dimensions) that llama.cpp
+    multiplies in batches on a CPU, and the types of the rest, the largest first."""
+    weights = Counter()
+    for tensor in reader.tensors:
+        if len(tensor.shape) >= 2 and min(int(n) for n in tensor.shape) > 1:
+            weights[tensor.tensor_type.name] += int(tensor.n_elements)
+    total = sum(weights.values())
+    if not total:
+        return None, ()
+    batched = sum(n for kind, n in weights.items() if kind in CPU_BATCHED_TYPES)
+    unbatched = tuple(kind for kind, _ in weights.most_common() if kind not in CPU_BATCHED_TYPES)
+    return round(batched / total, 3), unbatched
 
 
 def _kv_bytes_per_token(reader: GGUFReader, architecture: str, layers: int | None) -> int | None:

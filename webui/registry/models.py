@@ -73,6 +73,9 @@ class LLMModel(models.Model):
     kv_bytes_per_token = models.PositiveIntegerField(
         "KV cache per token", null=True, blank=True, help_text="Bytes, f16 keys and values."
     )
+    # How much of the file llama.cpp multiplies in batches on a CPU (see gguf_info).
+    cpu_batched_share = models.FloatField(null=True, blank=True)
+    cpu_unbatched_types = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -140,6 +143,8 @@ class LLMModel(models.Model):
         self.context_length = info.context_length
         self.size_bytes = info.size_bytes
         self.kv_bytes_per_token = info.kv_bytes_per_token
+        self.cpu_batched_share = info.cpu_batched_share
+        self.cpu_unbatched_types = ",".join(info.cpu_unbatched_types)[:128]
 
     @property
     def memory_estimate(self) -> int | None:

@@ -89,6 +89,9 @@ class TestRegistration:
             assert "135M" in page
             assert "8192" in page
         assert 'name="quantization"' not in change  # read-only
+        # The bundled file's Q4_1 weights have no batched CPU kernel: the page says so.
+        assert "Batched on a CPU" in change
+        assert "21% of the weights: llama.cpp has no batched CPU kernel for Q4_1" in change
 
 
 class TestScanButton:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from gguf import GGUFWriter
 
-from webui.registry.gguf_info import NotAGGUF, inspect_gguf
+from webui.registry.gguf_info import NotAGGUF, cpu_batching_text, inspect_gguf
 
 
 def llama_cpp_reading(path) -> dict:
@@ -58,6 +58,24 @@ def test_gemma_reads_as_q4_k_m_gemma3(gemma_path):
     assert info.context_length == 32768
     assert info.active_parameters == info.parameters
     assert info.name == "Gemma 3 270m"
+
+
+def test_share_of_weights_a_cpu_multiplies_in_batches(smollm2_path, gemma_path):
+    # SmolLM2's Q4_1 matrices have no batched CPU kernel; its Q8_0 embeddings (which are
+    # also its output matrix) do. Gemma's Q4_K_M file is Q8_0, Q5_0 and Q4_K but for its
+    # Q6_K down projections.
+    smollm2, gemma = inspect_gguf(smollm2_path), inspect_gguf(gemma_path)
+
+    assert (smollm2.cpu_batched_share, smollm2.cpu_unbatched_types) == (0.211, ("Q4_1",))
+    assert (gemma.cpu_batched_share, gemma.cpu_unbatched_types) == (0.956, ("Q6_K",))
+
+
+def test_cpu_batching_in_words():
+    assert cpu_batching_text(None, ()) == "-"
+    assert cpu_batching_text(0.956, ("Q6_K",)) == "96% of the weights"
+    text = cpu_batching_text(0.211, ("Q4_1", "Q5_1"))
+    assert text.startswith("21% of the weights: llama.cpp has no batched CPU kernel for Q4_1, Q5_1")
+    assert "Q4_0" in text and "GPU" in text
 
 
 def write_gguf(path, *, arch="qwen3moe", kv=None, tensors=None):

@@ -19,6 +19,7 @@ JSON_KEYS = {
     "context_length",
     "has_chat_template",
     "size_bytes",
+    "cpu_batched_share",
 }
 
 
@@ -50,6 +51,10 @@ def test_table_output_is_readable(smollm2_path):
 
     assert "architecture       llama" in output
     assert "context length     8,192" in output
+    assert (
+        "cpu batched share  21% of the weights: llama.cpp has no batched CPU kernel for Q4_1"
+        in (output)
+    )
 
 
 def test_refused_file_raises_command_error(tmp_path):

@@ -26,6 +26,19 @@ def test_relative_path_resolves_inside_models_dir_and_records_file_facts(models_
     assert model.parameters == 134515008
     assert model.size_bytes == (models_folder / "SmolLM2-135M-Instruct.Q4_1.gguf").stat().st_size
     assert model.kv_bytes_per_token == 30 * 3 * (64 + 64) * 2
+    assert (model.cpu_batched_share, model.cpu_unbatched_types) == (0.211, "Q4_1")
+
+
+def test_bundled_model_registered_before_a_file_fact_existed_gets_it():
+    from webui.registry.bundled import SLUG, ensure_bundled_model
+
+    ensure_bundled_model()
+    LLMModel.objects.filter(slug=SLUG).update(cpu_batched_share=None, cpu_unbatched_types="")
+
+    model, created = ensure_bundled_model()
+
+    assert not created
+    assert LLMModel.objects.get(pk=model.pk).cpu_batched_share == 0.211
 
 
 def test_bundled_model_inside_site_packages_is_allowed(models_folder, smollm2_path):

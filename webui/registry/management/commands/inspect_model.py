@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 from django.core.management.base import BaseCommand, CommandError
 
-from webui.registry.gguf_info import NotAGGUF, inspect_gguf
+from webui.registry.gguf_info import NotAGGUF, cpu_batching_text, inspect_gguf
 
 JSON_KEYS = (
     "architecture",
@@ -18,6 +18,7 @@ JSON_KEYS = (
     "context_length",
     "has_chat_template",
     "size_bytes",
+    "cpu_batched_share",
 )
 
 
@@ -42,7 +43,12 @@ class Command(BaseCommand):
         rows = [("name", info.name or "-"), *((key, fields[key]) for key in JSON_KEYS)]
         width = max(len(key) for key, _ in rows)
         for key, value in rows:
-            self.stdout.write(f"{key.replace('_', ' '):<{width}}  {_readable(key, value)}")
+            shown = (
+                cpu_batching_text(value, info.cpu_unbatched_types)
+                if key == "cpu_batched_share"
+                else _readable(key, value)
+            )
+            self.stdout.write(f"{key.replace('_', ' '):<{width}}  {shown}")
 
 
 def _readable(key: str, value) -> str:
