@@ -11,6 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 from webui.core import services_up
 from webui.registry.models import LLMModel
 
+# How long the children have to stop after Ctrl-C before they are killed.
+STOP_SECONDS = 15
+
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
@@ -79,8 +82,11 @@ class Command(BaseCommand):
             for child in reversed(list(children.values())):
                 if child.poll() is None:
                     child.send_signal(signal.SIGINT)
+            # One deadline for all: they were told at once, and Ctrl-C must not take 15 s
+            # a child (a full test run once saw up outlive 40 s this way).
+            deadline = time.monotonic() + STOP_SECONDS
             for child in children.values():
                 try:
-                    child.wait(timeout=15)
+                    child.wait(timeout=max(deadline - time.monotonic(), 0.1))
                 except Exception:
                     child.kill()
