@@ -60,6 +60,9 @@ def test_up_stops_its_redis_worker_and_server(tmp_path, signum):
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        # As `make up &` in a script starts it: a shell without job control hands its
+        # background commands SIGINT ignored. Ctrl-C (or kill -INT) must still stop up.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     children: list[int] = []
     try:

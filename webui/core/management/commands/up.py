@@ -33,6 +33,10 @@ class Command(BaseCommand):
         # `kill`, systemd and container runtimes stop with SIGTERM: treat it as Ctrl-C so
         # that the children are stopped too, not left running without their supervisor.
         signal.signal(signal.SIGTERM, _interrupt)
+        # Ctrl-C even where SIGINT came ignored: a shell without job control (a script's
+        # `make up &`, a CI runner) starts background commands so, and Python then leaves
+        # it ignored.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("bootstrap")
         commands: dict[str, list[str]] = {}
@@ -82,8 +86,8 @@ class Command(BaseCommand):
             for child in reversed(list(children.values())):
                 if child.poll() is None:
                     child.send_signal(signal.SIGINT)
-            # One deadline for all: they were told at once, and Ctrl-C must not take 15 s
-            # a child (a full test run once saw up outlive 40 s this way).
+            # One deadline for all: they were told at once, and a stop must not take 15 s
+            # a child.
             deadline = time.monotonic() + STOP_SECONDS
             for child in children.values():
                 try:
