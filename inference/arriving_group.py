@@ -3,11 +3,19 @@
 The web process stores questions that arrive together one after another, a few
 milliseconds apart (webui.chat.arrival_order), and tells each answer its place in the
 group and how many were behind it. llama.cpp's server reads such questions in one step;
-the decoder does the same by admitting none of a group until all of it has come, or
-until GATHER_SECONDS have passed since its first.
+the decoder does the same by admitting none of a group until all of it has come (or as
+many as there are free slots), or until no more of it has come for GATHER_SECONDS.
+
+The wait is counted from the last one heard, not from the first: storing a question took
+12 ms on one 2-core machine and 20-24 ms on another, so a fixed wait from the first let
+eight questions in on the one and seven on the other. The eighth then waited for the
+seven's prompts (0.8-1.1 s) and held their first tokens back while its own was read.
+GATHER_MAX_SECONDS bounds the whole wait, for a web process so slow that a group would
+otherwise keep the first waiting.
 """
 
 GATHER_SECONDS = 0.15
+GATHER_MAX_SECONDS = 1.0
 
 
 class ArrivingGroup:
@@ -16,6 +24,7 @@ class ArrivingGroup:
     def __init__(self):
         self.size = self.seen = 0  # how many it has at least, and how many came
         self.until = 0.0  # when to stop waiting for the rest (time.monotonic)
+        self.last = 0.0  # the latest it may wait until, whatever comes
 
     def heard(self, place: int, followers: int, now: float) -> None:
         """Count a job that came: the first with others behind it starts a group.
@@ -27,14 +36,20 @@ class ArrivingGroup:
         if not self.size:
             if place or not followers:
                 return
-            self.until = now + GATHER_SECONDS
+            self.last = now + GATHER_MAX_SECONDS
         self.size = max(self.size, place + 1 + followers)
         self.seen += 1
+        self.until = min(now + GATHER_SECONDS, self.last)
 
-    def wait_left(self, now: float) -> float | None:
-        """Seconds left to wait for the rest before admitting; None: admit now."""
+    def wait_left(self, now: float, room: int | None = None) -> float | None:
+        """Seconds left to wait for the rest before admitting; None: admit now.
+
+        `room`: the free slots; once as many of the group have come, the rest would wait
+        for a slot anyway.
+        """
         left = self.until - now
-        if self.seen < self.size and left > 0:
+        wanted = self.size if room is None else min(self.size, room)
+        if self.seen < wanted and left > 0:
             return left
         self.size = self.seen = 0
         return None

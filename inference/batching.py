@@ -205,13 +205,14 @@ class BatchEngine:
         self._prime(self.opening)
         while not self.closed:
             try:
-                gathering = self.group.wait_left(time.monotonic())
+                room = sum(1 for s in self.slots if s.job is None)
+                gathering = self.group.wait_left(time.monotonic(), room)
                 # Sleep until a job comes only with nothing to do: no job in a slot, and
                 # none waiting (unless they wait for the rest of their group). Answers of
                 # one group often end in the same step, with the next ones waiting.
                 idle = not any(s.job for s in self.slots) and (not self.waiting or gathering)
                 self._collect(block=idle, timeout=gathering)
-                if not self.group.wait_left(time.monotonic()):
+                if not self.group.wait_left(time.monotonic(), room):
                     self._admit()
                 if any(s.job for s in self.slots):
                     self._step()
