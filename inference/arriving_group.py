@@ -7,7 +7,7 @@ the decoder does the same by admitting none of a group until all of it has come 
 many as there are free slots), or until no more of it has come for GATHER_SECONDS.
 
 The wait is counted from the last one heard, not from the first: storing a question took
-12 ms on one 2-core machine and 20-24 ms on another, so a fixed wait from the first let
+about 12 ms on one 2-core machine and 15-25 ms on another, so a fixed wait from the first let
 eight questions in on the one and seven on the other. The eighth then waited for the
 seven's prompts (0.8-1.1 s) and held their first tokens back while its own was read.
 GATHER_MAX_SECONDS bounds the whole wait, for a web process so slow that a group would

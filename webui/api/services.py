@@ -69,11 +69,12 @@ def api_answer_queue(*, conversation: Conversation, request: Request) -> Message
         model=model,
         sampling={**request.sampling, "via": "api"},
     )
+    asked = [
+        Message(conversation=conversation, role=m["role"], content=m["content"])
+        for m in request.messages
+    ]
     # One INSERT for all of them, the answer last; it comes back with its id.
-    Message.objects.bulk_create(
-        [Message(conversation=conversation, role=m["role"], content=m["content"])
-         for m in request.messages] + [answer]
-    )  # fmt: skip
+    Message.objects.bulk_create([*asked, answer])
     transaction.on_commit(
         lambda: dispatch.enqueue_generation(message_id=answer.pk, queue=model.queue_name)
     )
