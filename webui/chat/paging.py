@@ -7,20 +7,9 @@ light rows of four columns; only the page's own messages are read whole.
 from dataclasses import dataclass
 
 from webui.chat.models import Conversation, Message
-from webui.chat.versions import SINGLE, VersionInfo, shown_path
+from webui.chat.versions import light_rows, shown_path
 
 PAGE_SIZE = 50
-
-
-@dataclass
-class _Row:
-    """What versions.shown_path reads of a message, without building a model instance."""
-
-    pk: int
-    parent_id: int | None
-    version_of_id: int | None
-    shown: bool
-    versions: VersionInfo = SINGLE
 
 
 @dataclass(frozen=True)
@@ -50,12 +39,7 @@ def conversation_page(
     conversation: Conversation, *, before: int | None = None, everything: bool = False
 ) -> MessagePage:
     """The last PAGE_SIZE shown messages (those before message `before`, when given)."""
-    rows = (
-        Message.objects.filter(conversation=conversation)
-        .order_by("created_at", "id")
-        .values_list("id", "parent_id", "version_of_id", "shown")
-    )
-    path = shown_path([_Row(*row) for row in rows])
+    path = shown_path(light_rows(conversation.pk))
     start, end = _bounds(path, before, everything)
     wanted = path[start:end]
     whole = Message.objects.select_related("model").in_bulk([row.pk for row in wanted])

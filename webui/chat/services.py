@@ -109,7 +109,7 @@ def message_send(*, conversation: Conversation, content: str) -> tuple[Message, 
             conversation=conversation,
             role=Message.Role.USER,
             content=content,
-            parent=versions.path_end(conversation),
+            parent_id=versions.path_end_id(conversation),
         )
         return question, answer_queue(conversation=conversation, model=model, parent=question)
 
