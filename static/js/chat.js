@@ -241,6 +241,14 @@
     };
   });
 
+  // With it, how many messages come before the first one the tab shows: the redraw
+  // then starts at the same one, so the index above finds the same message.
+  document.addEventListener("htmx:wsConfigSend", function (event) {
+    if (!event.target.closest || !event.target.closest(".message")) return;
+    var earlier = document.getElementById("earlier-messages");
+    event.detail.parameters.earlier = earlier ? earlier.dataset.earlierCount : "0";
+  });
+
   function restoreFocus() {
     if (!pending || (document.activeElement && document.activeElement !== document.body)) return;
     var list = document.getElementById("messages");

@@ -170,3 +170,55 @@ def test_continue_an_answer_cut_at_its_length_limit(page, asgi_server, live_work
     expect(answer).to_have_attribute("data-message-id", str(cut.pk))
     expect(answer.locator(".message-body")).to_contain_text(cut_text.strip()[:20])
     assert Message.objects.filter(conversation=cut.conversation).count() == 2
+
+
+def test_switching_versions_in_a_long_conversation_keeps_the_tabs_messages_and_focus(
+    page, asgi_server, bundled_model
+):
+    alice = make_user("alice")
+    conversation = Conversation.objects.create(owner=alice, title="Long", model=bundled_model)
+    answer = None
+    for turn in range(40):  # 80 messages: the page opens at the last 50
+        question = Message.objects.create(
+            conversation=conversation, role="user", content=f"Question {turn}", parent=answer
+        )
+        answer = Message.objects.create(
+            conversation=conversation,
+            role="assistant",
+            content=f"Answer {turn}",
+            status="done",
+            parent=question,
+        )
+    again = Message.objects.create(
+        conversation=conversation,
+        role="assistant",
+        content="Answer 39, again",
+        status="done",
+        parent=question,
+        version_of=answer,
+        shown=False,
+    )
+    log_in(page, asgi_server, "alice")
+    page.goto(f"{asgi_server}{conversation.get_absolute_url()}")
+    articles = page.locator("#messages > article")
+    expect(articles).to_have_count(50)
+
+    # The redraw shows what the tab showed: the last 50, the 30 before them still a click
+    # away, and focus on the arrow of the message in the same place.
+    page.locator(f"#message-{answer.pk}").get_by_role("button", name="Next version").click()
+    expect(page.locator(f"#message-{again.pk}")).to_be_visible()
+    expect(articles).to_have_count(50)
+    expect(page.locator("#earlier-messages")).to_contain_text("30 before these")
+    arrow = page.locator(f"#message-{again.pk}").get_by_role("button", name="Previous version")
+    expect(arrow).to_be_focused()
+
+    # With every message loaded, the redraw keeps every message.
+    page.get_by_role("link", name="Show 30 earlier messages").click()
+    expect(articles).to_have_count(80)
+    arrow.click()
+    expect(page.locator(f"#message-{answer.pk}")).to_be_visible()
+    expect(articles).to_have_count(80)
+    expect(page.locator("#earlier-messages")).to_have_count(0)
+    expect(
+        page.locator(f"#message-{answer.pk}").get_by_role("button", name="Next version")
+    ).to_be_focused()

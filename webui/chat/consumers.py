@@ -10,7 +10,7 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from webui.chat import events, message_actions, selectors, services
+from webui.chat import events, message_actions, paging, selectors, services
 from webui.chat.arrival_order import after_arrivals, in_arrival_order
 from webui.chat.context_meter import context_meter_html
 from webui.chat.models import Message
@@ -33,6 +33,15 @@ WATCH_SECONDS = 3.0
 # (8 users at once on 2 cores: each tab's draw took 11 ms, on the cores the prompts were
 # read on). An answer that still has no news after this long is drawn again, with it.
 QUEUE_LOOK_SECONDS = 1.5
+
+
+def _count(value) -> int | None:
+    """A count the browser sent: a whole number from 0 up, or None."""
+    try:
+        count = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return count if count >= 0 else None
 
 
 class ConversationConsumer(AsyncWebsocketConsumer):
@@ -59,6 +68,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             return
         self.sent: dict[int, int] = {}
         self.shown: dict[int, tuple] = {}
+        # What this tab said with its last message action: how many messages come before
+        # its first shown one (see branch_changed).
+        self.earlier: int | None = None
         self.looks: set[asyncio.Task] = set()
         self.groups_joined = [
             events.conversation_group(self.conversation.pk),
@@ -141,6 +153,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self.send_error("That message is not yours.")
             return
         act = MESSAGE_ACTIONS[action]
+        self.earlier = _count(data.get("earlier"))
         try:
             if action == "edit":
                 await database_sync_to_async(act)(
@@ -178,20 +191,26 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             )
 
     async def branch_changed(self, event):
-        html = await database_sync_to_async(self._messages_html)()
+        # The tab that acted gets back the messages it showed, from the same place (its
+        # focus is put back by index); other tabs get the page a reload would show.
+        earlier, self.earlier = self.earlier, None
+        html = await database_sync_to_async(self._messages_html)(earlier)
         await self.send(text_data=html)
 
-    def _messages_html(self) -> str:
-        """Every message the conversation shows now, after versions changed or one went."""
-        views = [
-            view_of(m) for m in selectors.conversation_messages(conversation=self.conversation)
-        ]
+    def _messages_html(self, earlier: int | None) -> str:
+        """The messages the conversation shows now, after versions changed or one went:
+        its last page, or from `earlier` on (see paging.conversation_page)."""
+        page = paging.conversation_page(self.conversation, earlier=earlier)
+        views = [view_of(m) for m in page.messages]
         for view in views:
             if view.message.is_active:
                 self.sent[view.message.pk] = view.streamed_bytes
+        control = render_to_string(
+            "chat/_earlier.html", {"conversation": self.conversation, "earlier": page}
+        )
         items = "".join(message_html(view) for view in views)
         meter = context_meter_html(conversation_id=self.conversation.pk, oob=True)
-        return f'<div id="messages" hx-swap-oob="innerHTML">{items}</div>{meter}'
+        return f'<div id="messages" hx-swap-oob="innerHTML">{control}{items}</div>{meter}'
 
     async def message_changed(self, event):
         await self.refresh(event["message_id"])

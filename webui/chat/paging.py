@@ -26,21 +26,32 @@ class MessagePage:
         return min(self.earlier, PAGE_SIZE)
 
 
-def _bounds(path: list, before: int | None, everything: bool) -> tuple[int, int]:
+def _bounds(
+    path: list, before: int | None, everything: bool, earlier: int | None
+) -> tuple[int, int]:
     if everything:
         return 0, len(path)
     end = len(path)
     if before is not None:
         end = next((i for i, m in enumerate(path) if m.pk == before), 0)
-    return max(end - PAGE_SIZE, 0), end
+    start = max(end - PAGE_SIZE, 0)
+    return (start if earlier is None else min(start, earlier)), end
 
 
 def conversation_page(
-    conversation: Conversation, *, before: int | None = None, everything: bool = False
+    conversation: Conversation,
+    *,
+    before: int | None = None,
+    everything: bool = False,
+    earlier: int | None = None,
 ) -> MessagePage:
-    """The last PAGE_SIZE shown messages (those before message `before`, when given)."""
+    """The last PAGE_SIZE shown messages (those before message `before`, when given).
+
+    `earlier`: how many shown messages come before the first one a tab shows; the page
+    then starts there if that is sooner, so that a redraw keeps what the tab had loaded.
+    """
     path = shown_path(light_rows(conversation.pk))
-    start, end = _bounds(path, before, everything)
+    start, end = _bounds(path, before, everything, earlier)
     wanted = path[start:end]
     whole = Message.objects.select_related("model").in_bulk([row.pk for row in wanted])
     messages = []

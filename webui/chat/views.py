@@ -59,10 +59,20 @@ def start(request):
 def conversation(request, conversation_id: int):
     current = selectors.conversation_get(user=request.user, id=conversation_id)
     services.reap_orphans()
-    page = paging.conversation_page(current, everything=request.GET.get("all") == "1")
+    return _conversation_page(request, current, everything=request.GET.get("all") == "1")
+
+
+def _conversation_page(request, current, *, everything: bool = False, **context):
+    """The conversation at its last page of messages (every message, with `everything`)."""
+    page = paging.conversation_page(current, everything=everything)
     messages = [view_of(m) for m in page.messages]
     return _page(
-        request, "chat/conversation.html", conversation=current, messages=messages, earlier=page
+        request,
+        "chat/conversation.html",
+        conversation=current,
+        messages=messages,
+        earlier=page,
+        **context,
     )
 
 
@@ -73,15 +83,7 @@ def rename(request, conversation_id: int):
     try:
         services.conversation_rename(conversation=current, title=request.POST.get("title", ""))
     except services.MessageRejected as exc:
-        messages = [view_of(m) for m in selectors.conversation_messages(conversation=current)]
-        return _page(
-            request,
-            "chat/conversation.html",
-            conversation=current,
-            messages=messages,
-            rename_error=str(exc),
-            status=400,
-        )
+        return _conversation_page(request, current, rename_error=str(exc), status=400)
     return redirect(current)
 
 

@@ -1,10 +1,14 @@
 """A long conversation opens at its latest messages; earlier ones come a page at a time."""
 
+import json
+import re
+
 import pytest
+from asgiref.sync import sync_to_async
 from django.test import Client
 from django.urls import reverse
 
-from tests.streams import make_user
+from tests.streams import communicator, make_user, session_cookie
 from webui.chat.models import Conversation, Message
 from webui.chat.paging import PAGE_SIZE
 
@@ -49,3 +53,47 @@ def test_earlier_pages_are_the_owners_only(long):
     client = Client()
     client.force_login(make_user("bob"))
     assert client.get(reverse("chat:earlier", args=[long.pk])).status_code == 404
+
+
+async def _redraw(socket) -> str:
+    """The next frame that redraws the messages (a version shown, an edit, a deletion)."""
+    while not re.search(
+        r'<div id="messages" hx-swap-oob="innerHTML">',
+        frame := await socket.receive_from(timeout=10),
+    ):
+        pass
+    return frame
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_redraw_after_a_message_action_keeps_what_the_acting_tab_showed(long):
+    cookie = await sync_to_async(session_cookie)(long.owner)
+    acting, other = (communicator(f"/ws/conversations/{long.pk}/", cookie=cookie) for _ in "ab")
+    for socket in (acting, other):
+        assert (await socket.connect())[0]
+    last = await Message.objects.filter(conversation=long).order_by("id").alast()
+    newest = PAGE_SIZE * 2 + 9
+    # (what the tab says, the first message it gets back): it said how many messages come
+    # before its first one; none, or nonsense, gets the last page; it never gets less.
+    page = PAGE_SIZE + 10
+    cases = [
+        (None, page),
+        (0, 0),
+        (20, 20),
+        (90, page),
+        ("20 OR 1=1", page),
+        (-5, page),
+        ([3], page),
+    ]
+    for said, first in cases:
+        frame = {"action": "show_version", "message_id": last.pk}
+        if said is not None:
+            frame["earlier"] = said
+        await acting.send_to(text_data=json.dumps(frame))
+        html = await _redraw(acting)
+        assert _numbers(html) == list(range(first, newest + 1)), said
+        assert (f'data-earlier-count="{first}"' in html) == (first > 0), said
+        # The other tab of the same conversation gets the page a reload shows.
+        assert _numbers(await _redraw(other)) == list(range(page, newest + 1))
+    for socket in (acting, other):
+        await socket.disconnect()
