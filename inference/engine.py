@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 # A model file without a chat template still gets a readable turn structure.
@@ -185,21 +186,49 @@ class LlamaModel:
         system = [m for m in messages if m["role"] == "system"]
         turns = [m for m in messages if m["role"] != "system"]
         # Leave room for at least a short answer, or the whole answer when it fits.
-        reserve = min(max_tokens, max(self.n_ctx // 4, 16))
-        dropped = 0
-        while True:
-            tokens = self._tokens(system + turns) + prefix
-            if len(tokens) + reserve <= self.n_ctx:
-                break
-            if len(turns) <= 1:
-                raise PromptTooLong(
-                    f"This message is {len(tokens)} tokens long; the model's context holds "
-                    f"{self.n_ctx}, answer included. Shorten it or pick a model with a "
-                    "larger context."
-                )
-            turns = turns[1:]
-            dropped += 1
+        budget = self.n_ctx - min(max_tokens, max(self.n_ctx // 4, 16))
+
+        def rendered(dropped: int) -> list[int]:
+            return self._tokens(system + turns[dropped:]) + prefix
+
+        dropped, tokens = 0, rendered(0)
+        if len(tokens) > budget:
+            # Start where the turns' own lengths say the kept ones begin, then step to the
+            # first that fits: a few renders, where one per dropped turn took 29 s for a
+            # conversation of 500 messages.
+            guess = self._first_kept(turns, budget - len(prefix))
+            dropped = max(0, min(guess, len(turns) - 1))
+            while dropped > 0 and len(rendered(dropped - 1)) <= budget:
+                dropped -= 1
+            tokens = rendered(dropped)
+            while len(tokens) > budget:
+                if len(turns) - dropped <= 1:
+                    raise PromptTooLong(
+                        f"This message is {len(tokens)} tokens long; the model's context "
+                        f"holds {self.n_ctx}, answer included. Shorten it or pick a model "
+                        "with a larger context."
+                    )
+                dropped += 1
+                tokens = rendered(dropped)
         return Prompt(tokens, dropped, max(1, min(max_tokens, self.n_ctx - len(tokens))))
+
+    def _first_kept(self, turns: Sequence[dict], room: int) -> int:
+        """About where the newest turns that fit in `room` tokens begin: by their texts'
+        own lengths plus what the template adds to a turn."""
+        total = 0
+        for index in range(len(turns) - 1, -1, -1):
+            text = str(turns[index].get("content") or "").encode()
+            total += len(self.llm.tokenize(text, add_bos=False, special=False))
+            total += self._turn_overhead
+            if total > room:
+                return index + 1
+        return 0
+
+    @cached_property
+    def _turn_overhead(self) -> int:
+        """The tokens the template adds around one turn's text."""
+        empty = {"role": "user", "content": ""}
+        return max(len(self._tokens([empty, empty])) - len(self._tokens([empty])), 0)
 
     def build_raw_prompt(self, text: str, max_tokens: int) -> Prompt:
         """Tokenize a plain prompt as it is, with no chat template."""

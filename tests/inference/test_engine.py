@@ -81,3 +81,32 @@ def test_raw_prompt_has_no_chat_template(model):
     prompt = model.build_raw_prompt("The sea is", 16)
     text = model.llm.detokenize(prompt.tokens, special=True).decode()
     assert "<|im_start|>" not in text and text.endswith("The sea is")
+
+
+def _drop_one_at_a_time(model, history, max_tokens):
+    """The prompt found by rendering the history again for every turn dropped."""
+    reserve = min(max_tokens, max(model.n_ctx // 4, 16))
+    for dropped in range(len(history)):
+        tokens = model._tokens(history[dropped:])
+        if len(tokens) + reserve <= model.n_ctx:
+            return tokens, dropped
+    raise AssertionError("nothing fits")
+
+
+def test_a_long_history_is_fitted_in_a_few_renders_to_the_same_prompt(model, monkeypatch):
+    history = []
+    for index in range(150):  # turns of uneven length, 300 in all, far past 512 tokens
+        history += [
+            {"role": "user", "content": f"question {index} " + "word " * (index % 7)},
+            {"role": "assistant", "content": f"answer {index} " + "longer words " * (index % 11)},
+        ]
+    history.append({"role": "user", "content": "the latest question"})
+    expected, expected_dropped = _drop_one_at_a_time(model, history, 64)
+    renders = []
+    assert model._turn_overhead > 0  # measured once per model, before the count
+    original = model._tokens
+    monkeypatch.setattr(model, "_tokens", lambda messages: renders.append(1) or original(messages))
+    prompt = model.build_prompt(history, 64)
+    assert (prompt.tokens, prompt.dropped_turns) == (expected, expected_dropped)
+    assert 0 < prompt.dropped_turns < len(history) - 1
+    assert len(renders) <= 6  # one per dropped turn would be hundreds
