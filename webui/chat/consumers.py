@@ -162,6 +162,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             else:
                 await database_sync_to_async(act)(message=message)
         except services.MessageRejected as exc:
+            self.earlier = None  # nothing changed: no redraw comes to use it
             await self.send_error(str(exc))
 
     def _own_message(self, message_id) -> Message:
