@@ -110,6 +110,40 @@ class WorkerProcess:
         self.log.close()
 
 
+class HousekeepingProcess:
+    """A real `manage.py housekeeping` process: the schedule that ends lost answers.
+
+    Workers no longer reap what a dead worker or a lost task leaves behind; a test that
+    kills a worker, restarts Redis or loses tasks needs one of these running beside it.
+    """
+
+    def __init__(self, log: Path, loglevel: str = "WARNING", **env: str):
+        self.log_path = log
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "housekeeping", "--loglevel", loglevel,
+             # A schedule file of its own: two of these may run at once in one test run.
+             "--schedule", str(log.with_suffix(".schedule"))],
+            cwd=ROOT,
+            env=child_env(**env),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def tail(self) -> str:
+        return self.log_path.read_text()[-3000:]
+
+
 def _start_worker(django_db_blocker, slug: str | None, log_name: str) -> WorkerProcess:
     from webui.registry.bundled import ensure_bundled_model
 
@@ -120,25 +154,34 @@ def _start_worker(django_db_blocker, slug: str | None, log_name: str) -> WorkerP
 
 @pytest.fixture(scope="session")
 def live_worker(django_db_setup, django_db_blocker):
-    """One worker for the bundled model, kept up for the whole session."""
-    worker = _start_worker(django_db_blocker, None, "worker-live.log")
-    yield worker
-    worker.stop()
+    """One worker for the bundled model, kept up for the whole session, with housekeeping."""
+    housekeeping = HousekeepingProcess(RUN_DIR / "housekeeping-live.log")
+    try:
+        worker = _start_worker(django_db_blocker, None, "worker-live.log")
+        yield worker
+        worker.stop()
+    finally:
+        housekeeping.stop()
 
 
 @pytest.fixture
 def start_worker(django_db_setup, django_db_blocker, request):
-    """Start workers for one test; each is stopped when the test ends."""
+    """Start workers for one test, and housekeeping with the first; each is stopped when
+    the test ends."""
     started: list[WorkerProcess] = []
+    housekeeping: list[HousekeepingProcess] = []
 
     def start(slug: str | None = None) -> WorkerProcess:
+        if not housekeeping:
+            log = RUN_DIR / f"housekeeping-{request.node.name}.log"
+            housekeeping.append(HousekeepingProcess(log))
         log_name = f"worker-{request.node.name}-{len(started)}.log"
         started.append(_start_worker(django_db_blocker, slug, log_name))
         return started[-1]
 
     yield start
-    for worker in started:
-        worker.stop()
+    for process in [*started, *housekeeping]:
+        process.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,12 @@
 """Homefire settings, read from the environment with safe defaults for one office machine."""
 
+import logging
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -12,8 +14,56 @@ VAR_DIR = Path(os.environ.get("HOMEFIRE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+_FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def _env_raw(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def _refuse(name: str, wanted: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{name}={os.environ[name]!r} in the environment: {wanted}.")
+
+
 def _env_bool(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+    """Read a yes/no setting; refuse any other word, so that a typo does not read as off."""
+    value = _env_raw(name).lower()
+    if not value:
+        return default
+    if value in _TRUE_WORDS:
+        return True
+    if value in _FALSE_WORDS:
+        return False
+    raise _refuse(name, "expected true/false, 1/0, yes/no or on/off")
+
+
+def _env_int(name: str, default: int) -> int:
+    """Read a whole-number setting; empty or unset is the default."""
+    if not (value := _env_raw(name)):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise _refuse(name, "expected a whole number") from None
+
+
+def _env_float(name: str, default: float) -> float:
+    """Read a number setting; empty or unset is the default."""
+    if not (value := _env_raw(name)):
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise _refuse(name, "expected a number") from None
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """Read one of a few words (case-insensitive); empty or unset is the default."""
+    value = _env_raw(name).lower() or default
+    if value not in choices:
+        raise _refuse(name, f"expected one of {', '.join(choices)}")
+    return value
 
 
 def _env_list(name: str, default: str) -> list[str]:
@@ -53,6 +103,7 @@ INSTALLED_APPS = [
     "webui.chat",
     "webui.api",
     "webui.team",
+    "webui.ops",
     "inference",
 ]
 
@@ -92,7 +143,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'homefire.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_max_age=_env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -152,26 +203,27 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 HOMEFIRE = {
     # Seconds without a heartbeat after which a worker counts as gone.
-    "WORKER_HEARTBEAT_TIMEOUT": int(os.environ.get("HOMEFIRE_WORKER_TIMEOUT", "15")),
-    "WORKER_HEARTBEAT_INTERVAL": float(os.environ.get("HOMEFIRE_WORKER_HEARTBEAT", "3")),
-    "MAX_MESSAGE_CHARS": int(os.environ.get("HOMEFIRE_MAX_MESSAGE_CHARS", "32000")),
-    "DEFAULT_MAX_TOKENS": int(os.environ.get("HOMEFIRE_MAX_TOKENS", "512")),
+    "WORKER_HEARTBEAT_TIMEOUT": _env_int("HOMEFIRE_WORKER_TIMEOUT", 15),
+    "WORKER_HEARTBEAT_INTERVAL": _env_float("HOMEFIRE_WORKER_HEARTBEAT", 3.0),
+    "MAX_MESSAGE_CHARS": _env_int("HOMEFIRE_MAX_MESSAGE_CHARS", 32000),
+    "DEFAULT_MAX_TOKENS": _env_int("HOMEFIRE_MAX_TOKENS", 512),
     # API requests one user may have queued or streaming at once; more get a 429.
-    "API_MAX_ACTIVE": int(os.environ.get("HOMEFIRE_API_MAX_ACTIVE", "4")),
+    "API_MAX_ACTIVE": _env_int("HOMEFIRE_API_MAX_ACTIVE", 4),
     # /metrics wants "Authorization: Bearer <token>"; without a token, only this machine.
     "METRICS_TOKEN": os.environ.get("HOMEFIRE_METRICS_TOKEN", ""),
     "MODELS_DIR": Path(os.environ.get("HOMEFIRE_MODELS_DIR", VAR_DIR / "models")),
     # Running a team: the initial sign-up policy (then set in admin), days to keep
     # conversations (0: forever; then set in admin), whether staff may read members'
     # conversations (each read is audited), and log-in throttling.
-    "SIGNUP": os.environ.get("HOMEFIRE_SIGNUP", "open").strip().lower(),
-    "RETENTION_DAYS": int(os.environ.get("HOMEFIRE_RETENTION_DAYS", "0") or 0),
+    "SIGNUP": _env_choice("HOMEFIRE_SIGNUP", "open", ("open", "approval", "invite", "closed")),
+    "RETENTION_DAYS": _env_int("HOMEFIRE_RETENTION_DAYS", 0),
     "ADMIN_CAN_READ": _env_bool("HOMEFIRE_ADMIN_CAN_READ"),
-    "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("HOMEFIRE_LOGIN_FAILURES", "5")),
-    "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("HOMEFIRE_LOGIN_FAILURES_PER_ADDRESS", "20")),
-    "LOGIN_THROTTLE_SECONDS": int(os.environ.get("HOMEFIRE_LOGIN_THROTTLE_SECONDS", "900")),
+    "LOGIN_FAILURES_PER_ACCOUNT": _env_int("HOMEFIRE_LOGIN_FAILURES", 5),
+    "LOGIN_FAILURES_PER_ADDRESS": _env_int("HOMEFIRE_LOGIN_FAILURES_PER_ADDRESS", 20),
+    "LOGIN_THROTTLE_SECONDS": _env_int("HOMEFIRE_LOGIN_THROTTLE_SECONDS", 900),
 }
 
+_LOG_LEVELS = tuple(name.lower() for name in logging.getLevelNamesMapping())
 # HOMEFIRE_LOG_FORMAT=json: one JSON object a line, for a log collector. Messages' text
 # stays out of the logs unless HOMEFIRE_LOG_CONTENT=true.
 LOGGING = {
@@ -190,11 +242,14 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "json" if os.environ.get("HOMEFIRE_LOG_FORMAT") == "json" else "text",
+            "formatter": _env_choice("HOMEFIRE_LOG_FORMAT", "text", ("text", "json")),
             "filters": ["content"],
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": _env_choice("LOG_LEVEL", "info", _LOG_LEVELS).upper(),
+    },
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
 
@@ -212,7 +267,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task not acknowledged within the visibility timeout is handed out again (the claim
 # guard then keeps it from running twice). Workers look for such tasks about every
 # quarter of the timeout, at most every 100 s (Kombu's sweep: interval x throttle).
-BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("HOMEFIRE_BROKER_VISIBILITY_TIMEOUT", 6 * 3600))
+BROKER_VISIBILITY_TIMEOUT = _env_int("HOMEFIRE_BROKER_VISIBILITY_TIMEOUT", 6 * 3600)
 _restore_every = max(1, min(100, BROKER_VISIBILITY_TIMEOUT // 4))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
@@ -223,6 +278,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_DEFAULT_QUEUE = "homefire"
+# Periodic work runs in `manage.py housekeeping` (one per installation), on a queue that no
+# model worker serves. A run still waiting when the next is due is dropped: it would repeat it.
+_REAP_EVERY = HOMEFIRE["WORKER_HEARTBEAT_INTERVAL"]
+CELERY_BEAT_SCHEDULE = {
+    "reap-orphans": {
+        "task": "chat.reap_orphans",
+        "schedule": _REAP_EVERY,
+        "options": {"queue": "housekeeping", "expires": _REAP_EVERY * 0.9},
+    },
+    "purge-old-conversations": {
+        "task": "chat.purge_old_conversations",
+        "schedule": 3600.0,
+        "options": {"queue": "housekeeping", "expires": 3600 * 0.9},
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Everything from this origin, nothing inline, no frames. 'self' covers the WebSocket to
 # the same host (ws: or wss:) in browsers that follow CSP Level 3 (Chrome 71+, Firefox,

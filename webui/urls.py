@@ -1,7 +1,20 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from webui.core import health, metrics
+from webui.accounts import views as account_views
+from webui.chat import audited_read
+from webui.ops import health, metrics
+from webui.team import urls as team_urls
+
+team_pages = [
+    *team_urls.urlpatterns,
+    path("account/delete/", account_views.account_delete, name="account_delete"),
+    path(
+        "read/<int:conversation_id>/",
+        audited_read.read_conversation,
+        name="read_conversation",
+    ),
+]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -9,6 +22,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("webui.api.urls")),
     path("accounts/", include("webui.accounts.urls")),
-    path("team/", include("webui.team.urls")),
+    path("team/", include((team_pages, "team"))),
     path("", include("webui.chat.urls")),
 ]

@@ -114,8 +114,8 @@ def ttft_deltas(rounds: list[list[UserRun]], raw_ttfts: list[float]) -> list[flo
     round.
 
     Each difference is taken between answers seconds apart, so the machine's drift over
-    minutes (10-20% here) drops out of it, where the pooled p50 beside the raw median keeps
-    it.
+    minutes drops out of it, where the pooled p50 beside the raw median keeps it
+    (docs/decisions/engine-bench-round-by-round.md).
     """
     return [
         statistics.median(run.ttft_ms for run in one_round) - raw

@@ -106,6 +106,9 @@
     });
   }
 
+  // A model's state changes with its workers' heartbeats and with every team member's
+  // queued answers, which no event reaches a page with (the new-conversation page has
+  // no socket at all): ask for them now and then.
   function pollStates() {
     var frame = layout();
     if (document.hidden || !frame || !document.querySelector("[data-model-state]")) return;

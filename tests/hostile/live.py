@@ -1,4 +1,5 @@
-"""Real processes for the fault tests: a private Redis, a Daphne server, a worker, a tab.
+"""Real processes for the fault tests: a private Redis, a Daphne server, a worker (with
+housekeeping), a tab.
 
 The fault tests that restart Redis must not touch the shared one, so everything here can
 be pointed at a Redis of its own (REDIS_URL in the children's environment).
@@ -17,7 +18,7 @@ from urllib.parse import urlparse
 import redis
 import websockets
 
-from tests.conftest import child_env
+from tests.conftest import HousekeepingProcess, child_env
 from tests.environment import ROOT, RUN_DIR, free_port
 from tests.streams import TabView
 
@@ -84,6 +85,8 @@ class Process:
         self.proc = subprocess.Popen(
             args, cwd=ROOT, env=child_env(**env), stdout=self.log, stderr=subprocess.STDOUT
         )
+        # Processes that live as long as this one (a worker's housekeeping).
+        self.companions: list[HousekeepingProcess] = []
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -94,6 +97,8 @@ class Process:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        for companion in self.companions:
+            companion.stop()
 
     def tail(self) -> str:
         return Path(self.log_path).read_text()[-3000:]
@@ -113,16 +118,21 @@ def start_server(log_name: str, **env: str) -> tuple[Process, str]:
 
 
 def start_worker(slug: str, log_name: str, redis_url: str, timeout: float = 90) -> Process:
-    """A real worker on the given Redis; returns once its heartbeat says ready."""
+    """A real worker on the given Redis, with housekeeping beside it to end what it leaves
+    behind (both stop with the worker); returns once its heartbeat says ready."""
     worker = Process(
         [sys.executable, "manage.py", "worker", "--model", slug, "--loglevel", "WARNING"],
         log_name,
         REDIS_URL=redis_url,
     )
+    worker.companions.append(
+        HousekeepingProcess(RUN_DIR / f"housekeeping-{log_name}", REDIS_URL=redis_url)
+    )
     conn = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if worker.proc.poll() is not None:
+            worker.stop()
             raise RuntimeError(f"worker exited: {worker.tail()}")
         for key in conn.scan_iter(match="homefire:worker:*"):
             beat = json.loads(conn.get(key) or "{}")
@@ -130,6 +140,7 @@ def start_worker(slug: str, log_name: str, redis_url: str, timeout: float = 90) 
                 time.sleep(0.5)  # Celery's consumer starts right after the model is ready
                 return worker
         time.sleep(0.1)
+    worker.stop()
     raise TimeoutError(f"worker not ready: {worker.tail()}")
 
 

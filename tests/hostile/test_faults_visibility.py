@@ -17,7 +17,7 @@ import socket
 
 import pytest
 
-from inference.resident import Resident
+from inference.worker.resident import Resident
 from tests.conftest import model_of_its_own
 from tests.hostile.live import ENDED, Tab
 from tests.hostile.tally import fault_outcome, outcome_of, tried

@@ -12,9 +12,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from inference.celery_app import app
 from tests.hostile.tally import tried
-from webui.chat import dispatch, services, stranded, streambuffer
+from webui.celery import app
+from webui.chat import dispatch, reaper, stranded, streambuffer
 from webui.chat.models import Conversation, Message
 from webui.registry import presence
 from webui.registry.models import LLMModel
@@ -98,8 +98,8 @@ def test_answer_held_by_a_dead_worker_is_sent_again_once(owned, idle_model):
     stranded.record_held(answer.pk, "killed@host:1")  # no heartbeat: dead
     tried("faults")
 
-    services.reap_orphans()
-    services.reap_orphans()  # the copy now waits in the queue: not sent a third time
+    reaper.reap_orphans()
+    reaper.reap_orphans()  # the copy now waits in the queue: not sent a third time
 
     tasks = _tasks_in(idle_model.queue_name)
     assert [t["args"] for t in tasks] == [[answer.pk]]
@@ -112,7 +112,7 @@ def test_answer_held_by_a_dead_worker_is_sent_again_once(owned, idle_model):
 
 def test_answer_lost_with_redis_data_is_sent_again(owned, idle_model):
     answer = _queued_answer(owned.alice, idle_model, age=OLD)  # never in any queue
-    services.reap_orphans()
+    reaper.reap_orphans()
     assert [t["args"] for t in _tasks_in(idle_model.queue_name)] == [[answer.pk]]
 
 
@@ -124,7 +124,7 @@ def test_answers_waiting_in_the_queue_or_held_by_a_live_worker_are_left_alone(ow
     stranded.record_held(held.pk, "alive@host:2")
     young = _queued_answer(owned.alice, idle_model, age=0)  # its task may be on its way
 
-    services.reap_orphans()
+    reaper.reap_orphans()
 
     assert [t["args"] for t in _tasks_in(idle_model.queue_name)] == [[waiting.pk]]
     statuses = Message.objects.filter(pk__in=[waiting.pk, held.pk, young.pk])
@@ -140,7 +140,7 @@ def test_queued_answers_of_a_model_that_failed_to_load_end_with_the_reason(owned
     _beat("fine@host:4", other.slug, "ready")
     tried("faults")
 
-    assert doomed.pk in services.reap_orphans()
+    assert doomed.pk in reaper.reap_orphans()
 
     doomed.refresh_from_db()
     assert doomed.status == "failed"
@@ -156,7 +156,7 @@ def test_queued_answers_of_a_model_that_failed_to_load_end_with_the_reason(owned
 def test_answer_waiting_past_its_tasks_lifetime_fails_with_a_reason(owned, idle_model):
     lifetime = dispatch.QUEUE_LIFETIME.total_seconds()
     answer = _queued_answer(owned.alice, idle_model, age=lifetime + 60)
-    services.reap_orphans()
+    reaper.reap_orphans()
     answer.refresh_from_db()
     assert answer.status == "failed" and "No worker took this answer" in answer.error
     assert _tasks_in(idle_model.queue_name) == []  # not sent again
@@ -166,8 +166,8 @@ def test_reaper_waits_after_a_redis_restart(owned, idle_model, monkeypatch):
     """Right after a restart no worker has beaten yet: nothing may count as dead."""
     answer = _queued_answer(owned.alice, idle_model, age=OLD)
     stranded.record_held(answer.pk, "maybe-alive@host:5")
-    monkeypatch.setattr(services, "redis_uptime", lambda: 1)
-    assert services.reap_orphans() == []
+    monkeypatch.setattr(reaper, "redis_uptime", lambda: 1)
+    assert reaper.reap_orphans() == []
     assert _tasks_in(idle_model.queue_name) == []
 
 

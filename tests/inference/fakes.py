@@ -1,10 +1,10 @@
 """A stand-in model for fast unit tests of the generation loop (the real one is tested too)."""
 
-from inference.engine import Prompt, PromptTooLong
+from inference.engine.contract import Prompt, PromptTooLong
 
 
 class CannedModel:
-    """Yields canned chunks; records the prompts it was given."""
+    """Yields canned chunks; records the prompts it was given. Implements TextModel."""
 
     n_ctx = 2048
 
@@ -13,8 +13,9 @@ class CannedModel:
         self.fail_after = fail_after
         self.too_long = too_long
         self.prompts: list[list[dict]] = []
+        self.closed = False
 
-    def build_prompt(self, messages, max_tokens):
+    def build_prompt(self, messages, max_tokens, *, answer_prefix=""):
         if self.too_long:
             raise PromptTooLong("This message is 9999 tokens long; the model's context holds 2048")
         self.prompts.append(list(messages))
@@ -24,7 +25,18 @@ class CannedModel:
         self.prompts.append([{"role": "user", "content": text}])
         return Prompt(tokens=[1, 2, 3], dropped_turns=0, max_tokens=max_tokens)
 
-    def stream(self, prompt, sampling, figures, should_stop, **fairness):
+    def stream(
+        self,
+        prompt,
+        sampling,
+        figures,
+        should_stop,
+        *,
+        user="",
+        priority=0,
+        every=None,
+        arrival=(0, 0),
+    ):
         figures.prompt_tokens = len(prompt.tokens)
         figures.finish_reason = "stop"
         for index, chunk in enumerate(self.chunks):
@@ -35,3 +47,6 @@ class CannedModel:
             if should_stop():
                 figures.finish_reason = "stopped"
                 return
+
+    def close(self):
+        self.closed = True

@@ -2,7 +2,7 @@
 
 import pytest
 
-from inference.arriving_group import GATHER_MAX_SECONDS, GATHER_SECONDS, ArrivingGroup
+from inference.engine.arriving_group import GATHER_MAX_SECONDS, GATHER_SECONDS, ArrivingGroup
 
 
 def test_a_lone_answer_waits_for_nothing():

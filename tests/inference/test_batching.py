@@ -4,7 +4,8 @@ import threading
 
 import pytest
 
-from inference.engine import Figures, LlamaModel, Sampling
+from inference.engine.contract import Figures, Sampling
+from inference.engine.llama import LlamaModel
 from webui.registry.bundled import bundled_model_path
 
 QUESTIONS = [
@@ -89,7 +90,7 @@ def test_reaching_the_context_limit_ends_cleanly_as_length(model):
 
 
 def test_waiting_answers_are_admitted_round_robin_by_user_and_chat_first():
-    from inference.batching import Job, next_fair
+    from inference.engine.batching import Job, next_fair
 
     def job(user, priority=0):
         return Job(None, Sampling(), Figures(), bool, user=user, priority=priority)
@@ -105,7 +106,7 @@ def test_waiting_answers_are_admitted_round_robin_by_user_and_chat_first():
 
 
 def test_a_new_prompt_takes_the_lowest_free_slot_unless_another_holds_its_history():
-    from inference.batching import REUSE_MIN_TOKENS, BatchEngine, Slot
+    from inference.engine.batching import REUSE_MIN_TOKENS, BatchEngine, Slot
 
     header = list(range(10))  # what every prompt shares: the template's opening
     history = list(range(100, 100 + REUSE_MIN_TOKENS + 20))
@@ -167,7 +168,7 @@ def test_an_answer_stopped_while_it_waits_for_a_slot_ends_before_one_frees(model
 
 
 def _job(model, question: str, arrival: tuple[int, int]):
-    from inference.batching import Job
+    from inference.engine.batching import Job
 
     prompt = model.build_prompt([{"role": "user", "content": question}], 24)
     return Job(prompt, Sampling(0.0, 1.0, 24), Figures(), bool, arrival=arrival)
@@ -229,7 +230,7 @@ def test_answers_waiting_for_a_slot_start_when_every_slot_ends_in_the_same_step(
 
 
 def test_a_group_whose_others_never_come_starts_after_the_wait(model):
-    from inference.arriving_group import GATHER_SECONDS
+    from inference.engine.arriving_group import GATHER_SECONDS
 
     job = _job(model, QUESTIONS[0], (0, 3))  # the other three were refused, say
     thread = _run(model, job, texts := {})
@@ -241,7 +242,7 @@ def test_a_group_whose_others_never_come_starts_after_the_wait(model):
 def test_answers_still_being_written_when_the_model_is_unloaded_end_with_an_error():
     import time
 
-    from inference.batching import UNLOADED
+    from inference.engine.batching import UNLOADED
 
     model = LlamaModel(bundled_model_path(), n_ctx=512, parallel=1)
     prompt = model.build_raw_prompt("1, 2, 3, 4, 5, 6,", 400)  # counts on for seconds

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from inference import devices
-from inference.resident import Resident
+from inference.worker import devices
+from inference.worker.resident import Resident
 from webui.chat.models import Conversation, Message
 from webui.registry import presence
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from inference.engine import Figures, LlamaModel, PromptTooLong, Sampling
+from inference.engine.contract import Figures, PromptTooLong, Sampling
+from inference.engine.llama import LlamaModel
 from webui.registry.bundled import bundled_model_path
 
 

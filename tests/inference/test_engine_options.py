@@ -2,7 +2,8 @@
 
 import pytest
 
-from inference.engine import Figures, LlamaModel, Sampling
+from inference.engine.contract import Figures, Sampling
+from inference.engine.llama import LlamaModel
 from webui.registry.bundled import bundled_model_path
 
 OVERRIDE = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}[assistant]"

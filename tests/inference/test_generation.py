@@ -2,11 +2,12 @@
 
 import pytest
 
-from inference.generation import generate_reply, history_for
+from inference.worker.generation import generate_reply
 from tests.inference.fakes import CannedModel
 from tests.streams import make_user
 from webui.chat import streambuffer
 from webui.chat.models import Conversation, Message
+from webui.chat.selectors import prompt_history as history_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,7 +78,7 @@ def test_prompt_too_long_is_said_plainly(answer):
 
 
 def test_chunks_are_coalesced_longer_while_more_answers_stream():
-    from inference.generation import FLUSH_SECONDS, FLUSH_SECONDS_MAX, flush_interval
+    from inference.worker.streamer import FLUSH_SECONDS, FLUSH_SECONDS_MAX, flush_interval
 
     intervals = [flush_interval(n) for n in range(0, 12)]
     assert intervals[0] == intervals[1] == FLUSH_SECONDS
@@ -85,7 +86,7 @@ def test_chunks_are_coalesced_longer_while_more_answers_stream():
 
 
 def test_an_answer_counts_as_streaming_while_it_streams(answer):
-    from inference.generation import streaming
+    from inference.worker.streamer import streaming
 
     seen = []
 

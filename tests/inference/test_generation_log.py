@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from inference.generation import generate_reply
+from inference.worker.generation import generate_reply
 from tests.inference.fakes import CannedModel
 from tests.streams import make_user
 from webui.chat.models import Conversation, Message
@@ -28,14 +28,14 @@ def answer(bundled_model):
 def finished_lines(caplog) -> list[str]:
     lines = []
     for record in caplog.records:
-        if record.name == "inference.generation" and hasattr(record, "message_id"):
+        if record.name == "inference.worker.generation" and hasattr(record, "message_id"):
             ContentFilter().filter(record)
             lines.append(JsonFormatter().format(record))
     return lines
 
 
 def test_a_finished_answer_logs_its_figures_without_text(answer, caplog):
-    with caplog.at_level(logging.INFO, logger="inference.generation"):
+    with caplog.at_level(logging.INFO, logger="inference.worker.generation"):
         generate_reply(answer.pk, model=CannedModel(["Par", "is", "."]), worker_name="w1")
     [line] = finished_lines(caplog)
     entry = json.loads(line)
@@ -47,7 +47,7 @@ def test_a_finished_answer_logs_its_figures_without_text(answer, caplog):
 
 
 def test_a_failed_answer_logs_its_status(answer, caplog):
-    with caplog.at_level(logging.INFO, logger="inference.generation"):
+    with caplog.at_level(logging.INFO, logger="inference.worker.generation"):
         generate_reply(answer.pk, model=CannedModel(["a", "b"], fail_after=1), worker_name="w")
     [line] = finished_lines(caplog)
     assert json.loads(line)["status"] == "failed"

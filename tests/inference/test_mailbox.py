@@ -4,7 +4,7 @@ once; in between it sleeps as long as it asked to."""
 import threading
 import time
 
-from inference.mailbox import Mailbox
+from inference.engine.mailbox import Mailbox
 
 
 def _later(seconds, action):

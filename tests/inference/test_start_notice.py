@@ -6,8 +6,8 @@ import uuid
 import pytest
 from channels.layers import get_channel_layer
 
-from inference import start_notice
-from inference.start_notice import StartNotice
+from inference.worker import start_notice
+from inference.worker.start_notice import StartNotice
 from tests.loops import run_in_its_own_thread
 from webui.chat import broadcast, events
 from webui.chat.models import Message

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from inference.stop_watch import StopWatch
+from inference.worker.stop_watch import StopWatch
 from webui.chat import streambuffer
 
 

@@ -1,4 +1,4 @@
-from inference.stopping import StopScanner
+from inference.engine.stopping import StopScanner
 
 
 def test_stop_split_across_chunks_is_caught_and_hidden():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from inference import resident, tasks
-from inference.resident import Resident
+from inference.worker import resident, tasks
+from inference.worker.resident import Resident
 from tests.inference.fakes import CannedModel
 from tests.streams import make_user
 from webui.chat import dispatch

@@ -33,7 +33,8 @@ def test_killed_worker_fails_the_answer_and_a_new_worker_serves_the_next(
         message="the answer to start",
     )
     worker.kill()
-    # A worker that starts notices the orphan (so would an open tab or a page load).
+    # Housekeeping, started with the first worker, notices the orphan; a new worker serves
+    # the next answer.
     start_worker(long_answers.slug)
     failed = wait_for(
         lambda: (m := Message.objects.get(pk=answer.pk)).status == "failed" and m,

@@ -10,7 +10,7 @@ from contextlib import suppress
 from redis.exceptions import LockError
 
 from webui.api.errors import RateLimited
-from webui.chat import streambuffer
+from webui.core.redis import client, keys
 
 WAIT_SECONDS = 30
 
@@ -23,8 +23,8 @@ class Admission:
     """
 
     def __init__(self, user_id: int):
-        self.lock = streambuffer.client().lock(
-            f"homefire:api-admit:{user_id}",
+        self.lock = client().lock(
+            keys.api_admission(user_id),
             timeout=WAIT_SECONDS,
             blocking_timeout=WAIT_SECONDS,
             thread_local=False,

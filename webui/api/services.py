@@ -5,7 +5,7 @@ from django.db import transaction
 
 from webui.api.errors import ApiError, ModelNotFound, NoWorker, RateLimited
 from webui.api.params import Request
-from webui.chat import dispatch
+from webui.chat import answers, standing
 from webui.chat.models import Conversation, Message
 from webui.chat.services import title_from
 from webui.registry.models import LLMModel
@@ -31,7 +31,7 @@ def check_limits(user) -> None:
     by model_for; what is left of the gate's check_send is the limits.
     """
     try:
-        team_gate.check_limits(user)
+        standing.check_limits(user)
     except team_gate.Refused as exc:
         raise RateLimited(str(exc), retry_after=exc.retry_after) from None
     limit = settings.HOMEFIRE["API_MAX_ACTIVE"]
@@ -65,7 +65,6 @@ def api_answer_queue(*, conversation: Conversation, request: Request) -> Message
     answer = Message(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
-        status=Message.Status.QUEUED,
         model=model,
         sampling={**request.sampling, "via": "api"},
     )
@@ -73,9 +72,4 @@ def api_answer_queue(*, conversation: Conversation, request: Request) -> Message
         Message(conversation=conversation, role=m["role"], content=m["content"])
         for m in request.messages
     ]
-    # One INSERT for all of them, the answer last; it comes back with its id.
-    Message.objects.bulk_create([*asked, answer])
-    transaction.on_commit(
-        lambda: dispatch.enqueue_generation(message_id=answer.pk, queue=model.queue_name)
-    )
-    return answer
+    return answers.queue_after(asked=asked, answer=answer)

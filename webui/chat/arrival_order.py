@@ -1,16 +1,15 @@
 """Store new questions one at a time, in the order they arrive at this web process.
 
 Storing a question and queueing its answer takes a few milliseconds of Python in one of
-Django's threads. When eight arrive together, eight threads share the GIL and all finish
-late: the first answer reached the worker 75 ms after it was sent, where one alone takes
-about 20. Taken in turn, the first is queued at once and the model starts reading it while
-the others are stored (8 users on 2 cores: the first queued at 36-39 ms instead of 75-82).
+Django's threads. When several arrive together, their threads share the GIL and all
+finish late; taken in turn, the first is queued at once and the model starts reading it
+while the others are stored (docs/decisions/chat-arrival-order.md).
 
 The line also knows each question's place among those for the same model that arrived
 with it, and how many of them wait behind it: its answer carries both to the worker
 (dispatch.enqueue_generation), which then reads the prompts of the whole group in one
 step, as llama.cpp's server does with questions that arrive together (see
-inference.batching). Questions for other models are stored in the same line but are not
+inference.engine.batching). Questions for other models are stored in the same line but are not
 counted: another worker reads them.
 """
 

@@ -18,7 +18,9 @@ import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from webui.chat import events, streambuffer
+from webui.chat import events
+from webui.core import wire
+from webui.core.redis import client
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def to_group(group: str, event: dict, *, wait: bool = True) -> None:
     (only for events whose order does not matter, such as message_changed)."""
     if (packed := _packed(group, event)) is not None:
         try:
-            streambuffer.client().publish(*packed)
+            client().publish(*packed)
         except redis.RedisError as exc:
             if wait:
                 raise
@@ -59,17 +61,14 @@ def to_conversation(conversation_id: int, event: dict, *, wait: bool = True) -> 
     to_group(events.conversation_group(conversation_id), event, wait=wait)
 
 
-PUBSUB_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
-
-
 @cache
 def _pubsub_prefix() -> str | None:
     """The channel prefix of channels_redis's pub/sub layer on one Redis (Homefire's own
     setting), whose groups are plain Redis channels; None for any other layer."""
     layer = settings.CHANNEL_LAYERS["default"]
     config = layer.get("CONFIG", {})
-    if layer["BACKEND"] != PUBSUB_LAYER or config.get("hosts") != [settings.REDIS_URL]:
-        return None  # only then is streambuffer's client on the layer's Redis
+    if layer["BACKEND"] != wire.PUBSUB_LAYER or config.get("hosts") != [settings.REDIS_URL]:
+        return None  # only then is the project's Redis client on the layer's Redis
     return config.get("prefix", "asgi")
 
 
@@ -78,8 +77,7 @@ def packed_for_conversation(conversation_id: int, event: dict) -> tuple[str, byt
     sender that publishes it itself in a Redis transaction of its own (see
     streambuffer.append); None where only the channel layer can send it.
 
-    It is what the layer's group_send publishes: with one Redis, a group is the channel
-    `<prefix>__group__<group>` (tests/webui/chat/test_broadcast.py holds it to that).
+    It is what the layer's group_send publishes (see webui.core.wire).
     """
     return _packed(events.conversation_group(conversation_id), event)
 
@@ -87,7 +85,7 @@ def packed_for_conversation(conversation_id: int, event: dict) -> tuple[str, byt
 def _packed(group: str, event: dict) -> tuple[str, bytes] | None:
     if (prefix := _pubsub_prefix()) is None:
         return None
-    return f"{prefix}__group__{group}", get_channel_layer().serialize(event)
+    return wire.group_channel(prefix, group), wire.serialize_event(get_channel_layer(), event)
 
 
 def message_changed(message, *, wait: bool = True) -> None:

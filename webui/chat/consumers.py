@@ -7,14 +7,11 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
-from django.template.loader import render_to_string
-from django.utils.html import escape
 
-from webui.chat import events, message_actions, paging, selectors, services
+from webui.chat import events, fragments, message_actions, paging, selectors, services
 from webui.chat.arrival_order import after_arrivals, in_arrival_order
-from webui.chat.context_meter import context_meter_html
 from webui.chat.models import Message
-from webui.chat.presentation import live_state, message_html, view_of
+from webui.chat.presentation import Drawn, view_of
 from webui.chat.streambuffer import unseen_part
 from webui.team.gate import account_refusal
 
@@ -27,11 +24,14 @@ MESSAGE_ACTIONS = {
     "continue": message_actions.message_continue,
     "show_version": message_actions.message_show,
 }
+# Events redraw an answer whose status or text changed; this timer is kept because no
+# event tells a queued answer that the line before it moved (other conversations' answers
+# start and end) or that a worker for its model came or went (heartbeats), nor replaces
+# an event lost while Redis was away.
 WATCH_SECONDS = 3.0
 # A new answer is drawn without its place in line: working that out takes the database a
-# few queries, in the seconds when the model reads the prompts of the answers just sent
-# (8 users at once on 2 cores: each tab's draw took 11 ms, on the cores the prompts were
-# read on). An answer that still has no news after this long is drawn again, with it.
+# few queries, in the seconds when the model reads the prompts of the answers just sent.
+# The tab's next look, this long after the send, draws it with its place.
 QUEUE_LOOK_SECONDS = 1.5
 
 
@@ -45,11 +45,7 @@ def _count(value) -> int | None:
 
 
 class ConversationConsumer(AsyncWebsocketConsumer):
-    """One browser tab's view of one conversation.
-
-    `sent` remembers, per active answer, how many bytes of it this tab already has, so
-    that catching up from the buffer and following live deltas never repeat or skip.
-    """
+    """One browser tab's view of one conversation."""
 
     async def connect(self):
         self.user = self.scope["user"]
@@ -66,12 +62,11 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         except Http404:
             await self.close(code=4404)
             return
-        self.sent: dict[int, int] = {}
-        self.shown: dict[int, tuple] = {}
+        self.drawn = Drawn(self.conversation.pk)
         # What this tab said with its last message action: how many messages come before
         # its first shown one (see branch_changed).
         self.earlier: int | None = None
-        self.looks: set[asyncio.Task] = set()
+        self.look_soon = asyncio.Event()
         self.groups_joined = [
             events.conversation_group(self.conversation.pk),
             events.session_group(self.scope["session"].session_key),
@@ -80,14 +75,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await self.sync_active()
-        self.watch = asyncio.create_task(self.watch_active())
+        for message_id in await database_sync_to_async(self._active_ids)():
+            await self.refresh(message_id)
+        self.watch = asyncio.create_task(self.watch_pending())
 
     async def disconnect(self, code):
         if watch := getattr(self, "watch", None):
             watch.cancel()
-        for look in getattr(self, "looks", ()):
-            look.cancel()
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -125,15 +119,12 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await after_arrivals()
         html = await database_sync_to_async(self._appended_html)(question, answer)
         await self.send(text_data=html)
-        look = asyncio.create_task(self.look_at_queue(answer.pk))
-        self.looks.add(look)
-        look.add_done_callback(self.looks.discard)
+        self.look_soon.set()
 
     def _appended_html(self, question: Message, answer: Message) -> str:
-        self.sent[answer.pk] = 0
-        items = "".join(message_html(view_of(m, place=False)) for m in (question, answer))
-        composer = render_to_string("chat/_composer_input.html", {"oob": True})
-        return f'<div id="messages" hx-swap-oob="beforeend">{items}</div>{composer}'
+        views = [view_of(m, place=False) for m in (question, answer)]
+        self.drawn.add(views[1])
+        return fragments.appended(views)
 
     async def stop_message(self, message_id):
         try:
@@ -172,24 +163,21 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         return message
 
     async def send_error(self, text: str):
-        await self.send(text_data=f'<div id="composer-error" role="alert">{escape(text)}</div>')
+        await self.send(text_data=fragments.composer_error(text))
 
     # Events from the channel layer.
 
     async def message_delta(self, event):
         message_id = event["message_id"]
-        have = self.sent.get(message_id)
+        have = self.drawn.sent.get(message_id)
         chunk = None if have is None else unseen_part(have, event["offset"], event["text"])
         if chunk is None:
             # This tab missed the start (or a chunk): redraw the message from its buffer.
             await self.refresh(message_id)
             return
         if chunk:
-            self.sent[message_id] = have + len(chunk)
-            await self.send(
-                text_data=f'<span id="message-{message_id}-text" hx-swap-oob="beforeend">'
-                f"{escape(chunk.decode(errors='replace'))}</span>"
-            )
+            self.drawn.sent[message_id] = have + len(chunk)
+            await self.send(text_data=fragments.delta(message_id, chunk.decode(errors="replace")))
 
     async def branch_changed(self, event):
         # The tab that acted gets back the messages it showed, from the same place (its
@@ -203,15 +191,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         its last page, or from `earlier` on (see paging.conversation_page)."""
         page = paging.conversation_page(self.conversation, earlier=earlier)
         views = [view_of(m) for m in page.messages]
-        for view in views:
-            if view.message.is_active:
-                self.sent[view.message.pk] = view.streamed_bytes
-        control = render_to_string(
-            "chat/_earlier.html", {"conversation": self.conversation, "earlier": page}
-        )
-        items = "".join(message_html(view) for view in views)
-        meter = context_meter_html(conversation_id=self.conversation.pk, oob=True)
-        return f'<div id="messages" hx-swap-oob="innerHTML">{control}{items}</div>{meter}'
+        self.drawn.add_all(views)
+        return fragments.messages(self.conversation, page, views)
 
     async def message_changed(self, event):
         await self.refresh(event["message_id"])
@@ -219,7 +200,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     async def session_closed(self, event):
         await self.close(code=4401)
 
-    # Helpers.
+    # Drawing one message again: on an event, on connect, or when its look finds it changed.
 
     async def refresh(self, message_id: int):
         html = await database_sync_to_async(self._refreshed_html)(message_id)
@@ -233,28 +214,11 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             .first()
         )
         if message is None:
+            self.drawn.forget(message_id)
             return None
         view = view_of(message)
-        if message.is_active:
-            self.sent[message_id] = view.streamed_bytes
-        else:
-            self.sent.pop(message_id, None)
-        self.shown[message_id] = (message.status, view.waiting_for_worker, view.queue)
-        html = message_html(view, oob=True)
-        if not message.is_active:
-            html += context_meter_html(conversation_id=self.conversation.pk, oob=True)
-        return html
-
-    async def look_at_queue(self, message_id: int):
-        """Draw a new answer again with its place in line, unless it has news already."""
-        await asyncio.sleep(QUEUE_LOOK_SECONDS)
-        if message_id not in self.shown and not self.sent.get(message_id):
-            await self.refresh(message_id)
-
-    async def sync_active(self):
-        ids = await database_sync_to_async(self._active_ids)()
-        for message_id in ids:
-            await self.refresh(message_id)
+        self.drawn.add(view)
+        return fragments.message(view)
 
     def _active_ids(self) -> list[int]:
         return list(
@@ -263,40 +227,20 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             )
         )
 
-    async def watch_active(self):
-        """While answers are pending: fail orphans, and say whether a worker is there."""
+    async def watch_pending(self):
+        """Redraw the pending answers this tab shows whose state changed with no event:
+        every WATCH_SECONDS, and QUEUE_LOOK_SECONDS after a send."""
         while True:
-            await asyncio.sleep(WATCH_SECONDS)
             try:
-                for message_id in await database_sync_to_async(self._watch)():
+                await asyncio.wait_for(self.look_soon.wait(), WATCH_SECONDS)
+                self.look_soon.clear()
+                await asyncio.sleep(QUEUE_LOOK_SECONDS)
+            except TimeoutError:
+                pass
+            if not self.drawn.states:
+                continue
+            try:
+                for message_id in await database_sync_to_async(self.drawn.changed)():
                     await self.refresh(message_id)
             except Exception:
                 log.exception("watching conversation %s failed", self.conversation.pk)
-
-    def _watch(self) -> list[int]:
-        """The pending answers to redraw; nothing to do while none is pending here."""
-        shows_pending = any(state[0] in Message.ACTIVE_STATUSES for state in self.shown.values())
-        if not shows_pending and not self._active_ids():
-            return []
-        try:
-            services.reap_orphans_now_and_then(WATCH_SECONDS)
-        except Exception:
-            log.exception("reaping for conversation %s failed", self.conversation.pk)
-        return self._stale_ids()
-
-    def _stale_ids(self) -> list[int]:
-        stale = []
-        active = selectors.active_messages(conversation_id=self.conversation.pk)
-        for message in active.select_related("model"):
-            if self.shown.get(message.pk) != live_state(message):
-                stale.append(message.pk)
-        # Shown here as pending but ended since: its last event was lost (Redis away).
-        pending = Message.ACTIVE_STATUSES
-        stale += [
-            message_id
-            for message_id, state in self.shown.items()
-            if state[0] in pending
-            and message_id not in stale
-            and not active.filter(pk=message_id).exists()
-        ]
-        return stale

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from inference.celery_app import app
+from webui.celery import app
 from webui.chat import streambuffer
 from webui.chat.arrival_order import arrival
 

@@ -7,9 +7,8 @@ webui.chat.versions for the tree of versions these actions build).
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
-from webui.chat import broadcast, dispatch, events, services, versions
+from webui.chat import answers, broadcast, events, services, versions
 from webui.chat.models import Message
 from webui.chat.services import MessageRejected
 
@@ -69,22 +68,8 @@ def message_continue(*, message: Message) -> None:
         raise MessageRejected("Only an answer cut at its length limit can be continued.")
     model = services.answer_model(message.conversation)
     with transaction.atomic():
-        requeued = Message.objects.filter(
-            pk=message.pk, status=Message.Status.DONE, finish_reason="length"
-        ).update(
-            status=Message.Status.QUEUED,
-            model=model,
-            finish_reason="",
-            error="",
-            worker="",
-            started_at=None,
-            finished_at=None,
-            queued_at=timezone.now(),
-        )
-        if not requeued:
+        if not answers.reopen(message=message, model=model):
             raise MessageRejected("This answer is being continued already.")
-        # The worker sees an answer that has text and goes on from it (inference.generation).
-        transaction.on_commit(lambda: _continue_now(message, model.queue_name))
 
 
 def message_show(*, message: Message) -> None:
@@ -128,11 +113,6 @@ def message_delete(*, message: Message) -> None:
 
 def _was_cut(message: Message) -> bool:
     return message.status == Message.Status.DONE and message.finish_reason == "length"
-
-
-def _continue_now(message: Message, queue: str) -> None:
-    dispatch.enqueue_generation(message_id=message.pk, queue=queue)
-    broadcast.message_changed(message)
 
 
 def _linked(conversation_id: int) -> tuple[list[Message], dict[int, int | None]]:

@@ -2,9 +2,12 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+
+from webui.chat.version_info import SINGLE, group_id, info_of
 
 
 class Conversation(models.Model):
@@ -132,6 +135,10 @@ class Message(models.Model):
     @cached_property
     def versions(self):
         """Which of its versions this is (set in bulk by the selectors for a whole page)."""
-        from webui.chat.versions import version_info
-
-        return version_info(self)
+        root = group_id(self)
+        ids = list(
+            Message.objects.filter(Q(pk=root) | Q(version_of_id=root))
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        return info_of(self.pk, ids) if self.pk in ids else SINGLE

@@ -2,9 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.template.loader import render_to_string
-
-from webui.chat import streambuffer
+from webui.chat import selectors, streambuffer
 from webui.chat.model_states import QueuePlace, queue_place
 from webui.chat.models import Message
 from webui.registry.presence import WorkerBeat, live_workers, workers_for
@@ -17,6 +15,11 @@ class MessageView:
     streamed_bytes: int
     waiting_for_worker: bool
     queue: QueuePlace | None = None  # where a queued answer stands, when a worker serves it
+
+    @property
+    def live(self) -> tuple:
+        """The live state as drawn, to compare with live_state(message) later."""
+        return (self.message.status, self.waiting_for_worker, self.queue)
 
 
 def waiting_for_worker(message: Message, beats: list[WorkerBeat] | None = None) -> bool:
@@ -44,7 +47,7 @@ def view_of(message: Message, *, place: bool = True) -> MessageView:
 
 
 def live_state(message: Message) -> tuple:
-    """What the watch loop compares to tell that a pending message should be redrawn."""
+    """What a tab compares with what it drew, to tell that a pending message changed."""
     return (message.status, *_queue_state(message))
 
 
@@ -57,5 +60,40 @@ def _queue_state(message: Message, *, place: bool = True) -> tuple[bool, QueuePl
     return waiting, None if waiting or not place else queue_place(message, beats)
 
 
-def message_html(view: MessageView, *, oob: bool = False) -> str:
-    return render_to_string("chat/_message.html", {"view": view, "oob": oob})
+class Drawn:
+    """What one tab was drawn of the answers still pending in its conversation.
+
+    `sent`: how many bytes of each one's text the tab has, so that catching up from the
+    buffer and following live deltas never repeat or skip. `states`: the live state drawn.
+    """
+
+    def __init__(self, conversation_id: int):
+        self.conversation_id = conversation_id
+        self.sent: dict[int, int] = {}
+        self.states: dict[int, tuple] = {}
+
+    def add(self, view: MessageView) -> None:
+        """Remember what the tab now shows of this message (nothing, once it has ended)."""
+        if not view.message.is_active:
+            self.forget(view.message.pk)
+            return
+        self.sent[view.message.pk] = view.streamed_bytes
+        self.states[view.message.pk] = view.live
+
+    def forget(self, message_id: int) -> None:
+        self.sent.pop(message_id, None)
+        self.states.pop(message_id, None)
+
+    def add_all(self, views: list[MessageView]) -> None:
+        """The whole list was drawn again: it shows these messages, no others."""
+        self.states.clear()
+        for view in views:
+            self.add(view)
+
+    def changed(self) -> list[int]:
+        """The pending answers drawn whose live state is not the one drawn (ended ones
+        too: the event that told of their end was lost)."""
+        drawn = dict(self.states)
+        active = selectors.active_messages(conversation_id=self.conversation_id)
+        now = {m.pk: live_state(m) for m in active.filter(pk__in=drawn).select_related("model")}
+        return [message_id for message_id, state in drawn.items() if now.get(message_id) != state]

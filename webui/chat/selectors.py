@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from webui.chat import versions
+from webui.chat.conversation_settings import effective, max_tokens_bound
 from webui.chat.models import Conversation, Message
 
 SIDEBAR_PAGE_SIZE = 50
@@ -108,3 +109,74 @@ def active_messages(*, conversation_id: int) -> QuerySet[Message]:
     return Message.objects.filter(
         conversation_id=conversation_id, status__in=Message.ACTIVE_STATUSES
     ).order_by("id")
+
+
+# What the worker asks of an answer (inference.worker): reads only, by id.
+
+# The engine's own defaults, for an answer whose model was deleted meanwhile.
+FALLBACK_SAMPLING = {"temperature": 0.7, "top_p": 0.95, "max_tokens": 512}
+FALLBACK_TEMPERATURE_MAX = 2.0
+
+
+def prompt_history(message: Message) -> list[dict]:
+    """The conversation up to this answer, as chat-template messages.
+
+    Only the messages this answer follows: the chosen version of each, never those of
+    other branches (see webui.chat.versions). Failed or unfinished answers are left out.
+    """
+    rows = list(
+        Message.objects.filter(conversation_id=message.conversation_id)
+        .order_by("created_at", "id")
+        .only("id", "role", "content", "status", "parent_id", "version_of_id", "shown")
+    )
+    skipped = {*Message.ACTIVE_STATUSES, Message.Status.FAILED}
+    history = [
+        {"role": m.role, "content": m.content}
+        for m in versions.ancestors(message, rows)
+        if m.content and not (m.role == Message.Role.ASSISTANT and m.status in skipped)
+    ]
+    system_prompt = message.conversation.system_prompt.strip()
+    return ([{"role": "system", "content": system_prompt}] if system_prompt else []) + history
+
+
+def answer_sampling(message: Message) -> dict:
+    """The answer's own settings (the API's, validated), else its conversation's, else its
+    model's defaults; never past the bounds the admin set for the model.
+
+    Keys: temperature, top_p, max_tokens, stop, seed (the engine's Sampling fields).
+    """
+    chosen = message.sampling or {}
+    model = message.model
+    if model is None:
+        defaults = FALLBACK_SAMPLING
+        temperature_max, max_tokens = FALLBACK_TEMPERATURE_MAX, FALLBACK_SAMPLING["max_tokens"]
+    else:
+        found = effective(message.conversation, model)
+        defaults = {name: getattr(found, name) for name in FALLBACK_SAMPLING}
+        temperature_max, max_tokens = model.temperature_max, max_tokens_bound(model)
+    return {
+        "temperature": min(chosen.get("temperature", defaults["temperature"]), temperature_max),
+        "top_p": min(chosen.get("top_p", defaults["top_p"]), 1.0),
+        "max_tokens": min(chosen.get("max_tokens", defaults["max_tokens"]), max_tokens),
+        "stop": list(chosen.get("stop", [])),
+        "seed": chosen.get("seed"),
+    }
+
+
+def queued_answer(message_id: int) -> Message | None:
+    """A still-queued answer with its model's slug and its time in the queue."""
+    return (
+        Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
+        .select_related("model")
+        .only("id", "queued_at", "model__slug")
+        .first()
+    )
+
+
+def queued_count(model_slug: str) -> int:
+    """Answers of this model waiting for a worker."""
+    return Message.objects.filter(status=Message.Status.QUEUED, model__slug=model_slug).count()
+
+
+def completion_tokens(message_id: int) -> int | None:
+    return Message.objects.filter(pk=message_id).values_list("completion_tokens", flat=True).first()

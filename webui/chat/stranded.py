@@ -2,53 +2,46 @@
 
 A queued answer's task waits in its model's queue in Redis, or is held by a worker that
 received it and has not claimed the answer yet (the worker records this on receipt, see
-inference/holding.py). The task is lost when the worker holding it dies without
+inference/worker/holding.py). The task is lost when the worker holding it dies without
 acknowledging it (SIGKILL, out of memory: with acks_late and a long visibility timeout
 the broker would hand it back only hours later), or when Redis restarts without its
 data. Sending it again is safe: a worker claims an answer only while it is queued, so a
 second copy of a task finds nothing to do and is acknowledged.
 """
 
-import base64
-import json
 import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
 
-from webui.chat import broadcast, dispatch, streambuffer
+from webui.chat import answers, dispatch
 from webui.chat.models import Message
+from webui.core import wire
+from webui.core.redis import client, keys
 from webui.registry import presence
 
 log = logging.getLogger(__name__)
 
-HELD_PREFIX = "homefire:held:"
-# Kombu's Redis transport keeps a queue's prioritised messages in sibling lists.
-PRIORITY_SEPARATOR = "\x06\x16"
-PRIORITY_STEPS = (0, 3, 6, 9)
-
 
 def held_key(message_id: int) -> str:
-    return f"{HELD_PREFIX}{message_id}"
+    return keys.held(message_id)
 
 
 def record_held(message_id: int, worker: str) -> None:
     """Note that `worker` received the task of this answer (called by the worker)."""
     lifetime = int(dispatch.QUEUE_LIFETIME.total_seconds())
-    streambuffer.client().set(held_key(message_id), worker, ex=lifetime)
+    client().set(held_key(message_id), worker, ex=lifetime)
 
 
 def release_held(message_id: int) -> None:
-    streambuffer.client().delete(held_key(message_id))
+    client().delete(held_key(message_id))
 
 
 def queued_message_ids(queue: str) -> set[int]:
     """The answers whose generation task waits in this Celery queue in Redis."""
-    conn = streambuffer.client()
-    names = [queue] + [f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS[1:]]
+    conn = client()
     ids: set[int] = set()
-    for name in names:
+    for name in wire.queue_lists(queue):
         for raw in conn.lrange(name, 0, -1):
             message_id = _message_id_of(raw)
             if message_id is not None:
@@ -57,16 +50,12 @@ def queued_message_ids(queue: str) -> set[int]:
 
 
 def _message_id_of(raw: bytes) -> int | None:
+    call = wire.task_call(raw)
+    if call is None or call[0] != dispatch.GENERATE_TASK:
+        return None
     try:
-        payload = json.loads(raw)
-        if payload.get("headers", {}).get("task") != dispatch.GENERATE_TASK:
-            return None
-        body = payload["body"]
-        if payload.get("properties", {}).get("body_encoding") == "base64":
-            body = base64.b64decode(body)
-        args = json.loads(body)[0]
-        return int(args[0])
-    except (ValueError, KeyError, IndexError, TypeError):
+        return int(call[1][0])
+    except (IndexError, TypeError, ValueError):
         return None
 
 
@@ -77,7 +66,7 @@ def fail_expired(now) -> list[int]:
     )
     hours = int(dispatch.QUEUE_LIFETIME.total_seconds() // 3600)
     reason = f"No worker took this answer within {hours} hours. Send the message again."
-    return _fail(expired, reason)
+    return answers.fail_queued(expired, reason)
 
 
 def fail_unloadable() -> list[int]:
@@ -91,7 +80,7 @@ def fail_unloadable() -> list[int]:
             continue
         error = next((beat.error for beat in mine if beat.error), "no reason given")
         waiting = Message.objects.filter(status=Message.Status.QUEUED, model__slug=slug)
-        failed += _fail(waiting, f"The model could not be loaded: {error}")
+        failed += answers.fail_queued(waiting, f"The model could not be loaded: {error}")
     return failed
 
 
@@ -105,7 +94,7 @@ def requeue_lost(now) -> list[int]:
     )
     if not suspects:
         return []
-    conn = streambuffer.client()
+    conn = client()
     waiting: dict[str, set[int]] = {}
     sent = []
     for message in suspects:
@@ -121,9 +110,7 @@ def requeue_lost(now) -> list[int]:
         if not Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).exists():
             continue
         conn.delete(held_key(message.pk))
-        dispatch.enqueue_generation(
-            message_id=message.pk, queue=queue, queued_at=message.queued_at, again=True
-        )
+        answers.send_again(message=message)
         waiting[queue].add(message.pk)
         log.warning(
             "answer %s: its task was lost (%s); sent it again",
@@ -132,16 +119,3 @@ def requeue_lost(now) -> list[int]:
         )
         sent.append(message.pk)
     return sent
-
-
-def _fail(queryset, reason: str) -> list[int]:
-    ended = []
-    for message in queryset.only("id", "conversation_id"):
-        updated = Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(
-            status=Message.Status.FAILED, error=reason, finished_at=timezone.now()
-        )
-        if updated:
-            log.warning("answer %s failed: %s", message.pk, reason)
-            broadcast.message_changed(message)
-            ended.append(message.pk)
-    return ended

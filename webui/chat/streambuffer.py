@@ -5,32 +5,18 @@ mid-answer reads it to catch up, then follows the live events. Offsets are byte 
 into that key, so a view can drop what it already has and never show a chunk twice.
 """
 
-from functools import cache
-
-import redis
-import redis.asyncio
-from django.conf import settings
+from webui.core.redis import async_client, client, keys
 
 # Long enough for any view to catch up after the final message is in the database.
 KEEP_SECONDS = 3600
 
 
 def text_key(message_id: int) -> str:
-    return f"homefire:stream:{message_id}"
+    return keys.stream(message_id)
 
 
 def stop_key(message_id: int) -> str:
-    return f"homefire:stop:{message_id}"
-
-
-@cache
-def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3)
-
-
-def async_client() -> redis.asyncio.Redis:
-    """A client for the calling event loop (redis.asyncio clients are bound to one loop)."""
-    return redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    return keys.stop(message_id)
 
 
 def append(message_id: int, text: str, *, publish: tuple[str, bytes] | None = None) -> int:
@@ -79,12 +65,11 @@ def forget(message_id: int) -> None:
     client().delete(text_key(message_id), stop_key(message_id))
 
 
-# Every stop is also announced here, so that workers hear it at once without asking.
-STOPS_CHANNEL = "homefire:stops"
+STOPS_CHANNEL = keys.STOPS_CHANNEL
 
 
 def request_stop(message_id: int) -> None:
-    """Flag the answer as stopped, then tell the workers listening (inference.stop_watch)."""
+    """Flag the answer as stopped, then tell the workers listening (inference.worker.stop_watch)."""
     pipe = client().pipeline()
     pipe.set(stop_key(message_id), b"1", ex=KEEP_SECONDS)
     pipe.publish(STOPS_CHANNEL, str(message_id))

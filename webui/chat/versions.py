@@ -15,28 +15,8 @@ such conversations read as they always did.
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q
-
 from webui.chat.models import Message
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    number: int
-    count: int
-    previous_id: int | None = None
-    next_id: int | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.number}/{self.count}"
-
-
-SINGLE = VersionInfo(1, 1)
-
-
-def group_id(message) -> int:
-    return message.version_of_id or message.pk
+from webui.chat.version_info import SINGLE, VersionInfo, group_id, info_of
 
 
 def effective_parents(messages: Iterable) -> dict[int, int | None]:
@@ -69,7 +49,7 @@ def shown_path(messages: list) -> list:
         parent = parents[m.pk]
         if m.shown and (parent is None or parent in included):
             included.add(m.pk)
-            m.versions = _info(m.pk, sorted(groups[group_id(m)]))
+            m.versions = info_of(m.pk, sorted(groups[group_id(m)]))
             path.append(m)
     return path
 
@@ -121,7 +101,7 @@ class Row:
 
 def light_rows(conversation_id: int) -> list[Row]:
     """Every message of a conversation, in order, as rows of the four columns the shown
-    path needs: its end came in 1.0 ms this way for 514 messages, 4.8 through models."""
+    path needs (no model instances: see docs/decisions/chat-light-rows.md)."""
     rows = (
         Message.objects.filter(conversation_id=conversation_id)
         .order_by("created_at", "id")
@@ -134,26 +114,3 @@ def path_end_id(conversation) -> int | None:
     """The last message the conversation shows: what a new message follows."""
     path = shown_path(light_rows(conversation.pk))
     return path[-1].pk if path else None
-
-
-def version_info(message) -> VersionInfo:
-    """Which of its versions one message is: one query."""
-    root = group_id(message)
-    ids = list(
-        Message.objects.filter(Q(pk=root) | Q(version_of_id=root))
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    return _info(message.pk, ids) if message.pk in ids else SINGLE
-
-
-def _info(message_id: int, ids: list[int]) -> VersionInfo:
-    if len(ids) <= 1:
-        return SINGLE
-    index = ids.index(message_id)
-    return VersionInfo(
-        number=index + 1,
-        count=len(ids),
-        previous_id=ids[index - 1] if index > 0 else None,
-        next_id=ids[index + 1] if index + 1 < len(ids) else None,
-    )

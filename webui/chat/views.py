@@ -58,7 +58,6 @@ def start(request):
 @login_required
 def conversation(request, conversation_id: int):
     current = selectors.conversation_get(user=request.user, id=conversation_id)
-    services.reap_orphans()
     return _conversation_page(request, current, everything=request.GET.get("all") == "1")
 
 

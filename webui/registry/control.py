@@ -7,9 +7,8 @@ state: draining, loading, ready (or drained).
 
 import json
 
-from webui.chat import streambuffer
+from webui.core.redis import client, keys
 
-PREFIX = "homefire:worker-control:"
 ACTIONS = ("assign", "drain", "resume", "restart")
 # An order nobody takes (the worker died meanwhile) goes away by itself.
 TTL_SECONDS = 600
@@ -19,14 +18,14 @@ def send(worker: str, action: str, model: str = "") -> None:
     if action not in ACTIONS:
         raise ValueError(f"unknown worker action {action!r}")
     order = {"action": action, "model": model}
-    streambuffer.client().set(PREFIX + worker, json.dumps(order), ex=TTL_SECONDS)
+    client().set(keys.worker_orders(worker), json.dumps(order), ex=TTL_SECONDS)
 
 
 def take(worker: str) -> dict | None:
-    raw = streambuffer.client().getdel(PREFIX + worker)
+    raw = client().getdel(keys.worker_orders(worker))
     return json.loads(raw) if raw else None
 
 
 def pending(worker: str) -> dict | None:
-    raw = streambuffer.client().get(PREFIX + worker)
+    raw = client().get(keys.worker_orders(worker))
     return json.loads(raw) if raw else None

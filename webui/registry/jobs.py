@@ -7,7 +7,7 @@ sends by task name and never imports the worker's code.
 
 import logging
 
-from inference.celery_app import app
+from webui.celery import app
 
 log = logging.getLogger(__name__)
 

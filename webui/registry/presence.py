@@ -3,8 +3,8 @@
 A worker refreshes its key every few seconds with a time-to-live a few times longer;
 a worker that dies simply stops refreshing, and its key expires. A set names every
 worker that has beaten, so that reading them costs two round trips however many keys
-Redis holds (a SCAN walked every stream buffer of the last hour: about 6 ms per API
-request with 700 keys); names whose key expired leave the set when it is read.
+Redis holds (no SCAN: docs/decisions/registry-presence-set.md); names whose key expired
+leave the set when it is read.
 """
 
 import json
@@ -14,12 +14,13 @@ from pathlib import Path
 
 from django.conf import settings
 
-from webui.chat import streambuffer
+from webui.core.redis import client, keys
+from webui.registry.worker_states import WorkerState
 
-PREFIX = "homefire:worker:"
-INDEX = "homefire:workers"
+PREFIX = keys.worker("")
+INDEX = keys.WORKERS
 # The state of a worker that could not load its model; its beat's `error` says why.
-FAILED = "failed"
+FAILED = WorkerState.FAILED
 
 
 @dataclass(frozen=True)
@@ -56,21 +57,21 @@ def beat(worker: WorkerBeat) -> None:
     ttl = settings.HOMEFIRE["WORKER_HEARTBEAT_TIMEOUT"]
     if worker.memory_total is None and worker.device == "CPU":
         worker = replace(worker, memory_total=host_memory_total())
-    pipe = streambuffer.client().pipeline(transaction=False)
+    pipe = client().pipeline(transaction=False)
     pipe.set(PREFIX + worker.name, worker.to_json(), ex=ttl)
     pipe.sadd(INDEX, worker.name)
     pipe.execute()
 
 
 def forget(name: str) -> None:
-    pipe = streambuffer.client().pipeline(transaction=False)
+    pipe = client().pipeline(transaction=False)
     pipe.delete(PREFIX + name)
     pipe.srem(INDEX, name)
     pipe.execute()
 
 
 def is_alive(name: str) -> bool:
-    return bool(name) and bool(streambuffer.client().exists(PREFIX + name))
+    return bool(name) and bool(client().exists(PREFIX + name))
 
 
 # Drop from the set the names whose heartbeat expired, unless one beat again meanwhile.
@@ -82,7 +83,7 @@ end
 
 
 def live_workers() -> list[WorkerBeat]:
-    conn = streambuffer.client()
+    conn = client()
     names = sorted(conn.smembers(INDEX))
     raws = conn.mget([PREFIX.encode() + name for name in names]) if names else []
     if expired := [name for name, raw in zip(names, raws, strict=True) if raw is None]:
@@ -97,12 +98,12 @@ def workers_for(model_slug: str, beats: list[WorkerBeat] | None = None) -> list[
     `beats`: the live workers' heartbeats, when the caller has read them already.
     """
     beats = live_workers() if beats is None else beats
-    return [w for w in beats if w.model == model_slug and w.state != FAILED]
+    return [w for w in beats if w.model == model_slug and w.state != WorkerState.FAILED]
 
 
 def redis_uptime() -> int:
     """Seconds since Redis started: heartbeats are missing for a while after a restart."""
-    return int(streambuffer.client().info("server")["uptime_in_seconds"])
+    return int(client().info("server")["uptime_in_seconds"])
 
 
 def now() -> float:

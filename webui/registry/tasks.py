@@ -2,15 +2,15 @@
 
 from pathlib import Path
 
+from celery import shared_task
 from django.db import close_old_connections
 
-from inference.celery_app import app
 from webui.registry import downloading
 from webui.registry.jobs import DOWNLOAD_TASK, HASH_TASK
 from webui.registry.models import LLMModel
 
 
-@app.task(name=DOWNLOAD_TASK)
+@shared_task(name=DOWNLOAD_TASK)
 def download_model(download_id: int) -> str | None:
     try:
         download = downloading.run(download_id)
@@ -19,7 +19,7 @@ def download_model(download_id: int) -> str | None:
         close_old_connections()
 
 
-@app.task(name=HASH_TASK)
+@shared_task(name=HASH_TASK)
 def hash_model(model_id: int) -> str | None:
     """Record the SHA-256 of a model's file, unless its path changed meanwhile."""
     try:

@@ -1,6 +1,10 @@
 """Who may use what: an account's standing and the models its groups open."""
 
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
 
 from webui.registry.models import LLMModel
 from webui.team.models import Membership, ModelAccess
@@ -38,3 +42,16 @@ def may_use(user, model: LLMModel) -> bool:
 
 def default_model_for(user) -> LLMModel | None:
     return models_for(user).order_by("-is_default", "name").first()
+
+
+def staff_required(view):
+    """Log-in first (strangers go to the log-in page), then staff only: others get a 404."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not is_manager(request.user):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapped

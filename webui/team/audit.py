@@ -3,6 +3,7 @@
 from django.contrib.admin.models import LogEntry
 from django.db.models.signals import post_save
 
+from webui.registry import signals
 from webui.team.models import AuditEvent
 
 ADMIN_ACTIONS = {1: "admin: added", 2: "admin: changed", 3: "admin: deleted"}
@@ -33,5 +34,10 @@ def _from_admin_log(sender, instance: LogEntry, created: bool, **kwargs) -> None
     )
 
 
+def _from_worker_order(sender, actor, worker: str, action: str, model: str = "", **kwargs):
+    record(actor=actor, action=f"worker: {action}", target=f"{worker} {model}".strip())
+
+
 def connect_signals() -> None:
     post_save.connect(_from_admin_log, sender=LogEntry, dispatch_uid="team.audit_admin_log")
+    signals.worker_ordered.connect(_from_worker_order, dispatch_uid="team.audit_worker_order")

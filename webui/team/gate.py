@@ -1,7 +1,8 @@
 """The one place that decides whether an account may use Homefire, and send now.
 
 Pages go through AccountGateMiddleware, the WebSocket through the consumer's connect,
-the API through its key check, and every message (chat or API) through check_send.
+the API through its key check, and every message (chat or API) through
+webui.chat.standing.check_send, which asks check_access and check_standing.
 """
 
 from webui.registry.models import LLMModel
@@ -24,24 +25,19 @@ def account_refusal(user) -> str | None:
     return None
 
 
-def check_send(*, user, model: LLMModel) -> None:
-    """Raise Refused unless this user may send one more message to this model now."""
+def check_access(*, user, model: LLMModel) -> None:
+    """Raise Refused unless this account may use Homefire and this model."""
     if text := account_refusal(user):
         raise Refused("pending", text)
     if not access.may_use(user, model):
         raise Refused(
             "model", f"You do not have access to the model “{model.name}”. Choose another one."
         )
-    check_limits(user)
 
 
-def check_limits(user) -> None:
-    """Raise Refused when one more message would go past one of the user's limits.
-
-    Part of check_send, for callers that already checked the account and the model (the
-    API checks them when it reads the key and the model's name).
-    """
+def check_standing(standing: limits.Standing) -> None:
+    """Raise Refused when one more message would go past one of the user's limits."""
     try:
-        limits.check(user)
+        limits.check(standing)
     except limits.LimitReached as exc:
         raise Refused("limit", str(exc), exc.retry_after) from None

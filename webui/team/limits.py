@@ -1,4 +1,8 @@
-"""Limits per user and per group: tokens a day, answers at once, requests a minute."""
+"""Limits per user and per group: tokens a day, answers at once, requests a minute.
+
+The counts of a user's answers come from the chat app (webui.chat.standing), which builds
+the Standing that check() judges.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -6,7 +10,6 @@ from datetime import datetime, timedelta
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from webui.chat.models import Message
 from webui.team.models import Limit, UsageRecord
 
 FIELDS = ("tokens_per_day", "max_active", "requests_per_minute")
@@ -93,24 +96,6 @@ def tokens_today(user) -> int:
     return (totals["prompt"] or 0) + (totals["completion"] or 0)
 
 
-def standing_of(user) -> Standing:
-    allowance = allowance_for(user)
-    answers = Message.objects.filter(conversation__owner=user, role=Message.Role.ASSISTANT)
-    since = timezone.now() - timedelta(minutes=1)
-    recent = answers.filter(created_at__gte=since).order_by("created_at")
-    return Standing(
-        allowance=allowance,
-        tokens_today=tokens_today(user) if allowance.tokens_per_day is not None else 0,
-        active=answers.filter(status__in=Message.ACTIVE_STATUSES).count()
-        if allowance.max_active is not None
-        else 0,
-        last_minute=recent.count() if allowance.requests_per_minute is not None else 0,
-        oldest_in_minute=recent.values_list("created_at", flat=True).first()
-        if allowance.requests_per_minute is not None
-        else None,
-    )
-
-
 def seconds_to_midnight() -> int:
     now = timezone.localtime()
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -125,9 +110,8 @@ class LimitReached(Exception):
         self.retry_after = retry_after
 
 
-def check(user) -> Standing:
+def check(standing: Standing) -> Standing:
     """Raise LimitReached when one more request would go past a limit."""
-    standing = standing_of(user)
     a = standing.allowance
     if a.tokens_per_day is not None and standing.tokens_left == 0:
         raise LimitReached(

@@ -13,11 +13,12 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
-from webui.chat.streambuffer import client
+from webui.core.redis import client
+from webui.core.redis import keys as redis_keys
 
 
 def _key(kind: str, value: str) -> str:
-    return f"homefire:login-failures:{kind}:{value}"
+    return redis_keys.login_failures(kind, value)
 
 
 def _keys(username: str, address: str) -> list[tuple[str, int]]:

@@ -2,12 +2,11 @@ from django.urls import path
 
 from webui.team import views
 
-app_name = "team"
+# Mounted under the "team" namespace by webui/urls.py, with the team pages that live in
+# the apps above this one (deleting an account, an audited read of a conversation).
 urlpatterns = [
     path("pending/", views.pending, name="pending"),
     path("my-usage/", views.my_usage, name="my_usage"),
     path("usage/", views.team_usage, name="usage"),
     path("usage.csv", views.team_usage_csv, name="usage_csv"),
-    path("account/delete/", views.account_delete, name="account_delete"),
-    path("read/<int:conversation_id>/", views.read_conversation, name="read_conversation"),
 ]

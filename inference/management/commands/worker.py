@@ -10,7 +10,7 @@ from webui.registry.models import LLMModel
 
 # A worker's threads live as long as it does: each keeps its database connection between
 # answers (checked before reuse) instead of opening one per answer, which is on the way to
-# the first token (about 0.5 ms on SQLite, 3 ms on PostgreSQL here).
+# the first token (docs/decisions/worker-database-connections.md).
 # DATABASE_CONN_MAX_AGE, when set, decides instead.
 WORKER_CONN_MAX_AGE = 600
 
@@ -47,16 +47,18 @@ class Command(BaseCommand):
         if record is None:
             slugs = ", ".join(LLMModel.objects.values_list("slug", flat=True)) or "none yet"
             raise CommandError(f"No model with slug {model!r} (registered: {slugs}).")
-        from inference import resident, tasks  # noqa: F401  (registers the task)
-        from inference.celery_app import app
+        from inference.worker import control, heartbeat, resident
+        from webui.celery import app
         from webui.registry import jobs
-        from webui.registry.tasks import download_model  # noqa: F401  (registers the tasks)
 
+        worker = resident.arrive(record.slug, threads=threads, gpu=gpu)
+        heartbeat.start(worker)
+        control.start(worker)
         try:
-            worker = resident.load(record.slug, threads=threads, gpu=gpu)
+            resident.load(worker)
         except resident.ModelLoadFailed as exc:
             self.stderr.write(f"Cannot serve {record.slug}: {exc}")
-            _report_failure_until_stopped(resident.current())
+            _report_failure_until_stopped(worker)
             raise CommandError(f"{record.slug} could not be loaded: {exc}") from exc
         try:
             app.worker_main(
@@ -82,8 +84,8 @@ class Command(BaseCommand):
         """A worker for file work only: downloads and checksums, no model in memory."""
         import socket
 
-        from inference.celery_app import app
-        from webui.registry import jobs, tasks  # noqa: F401  (registers the tasks)
+        from webui.celery import app
+        from webui.registry import jobs
 
         app.worker_main(
             [
@@ -114,7 +116,7 @@ def _report_failure_until_stopped(worker) -> None:
     Its model's queued answers are ended with that reason, admin and /healthz show it,
     and a supervisor does not restart a worker that would only fail again.
     """
-    stop = worker._stop
+    stop = worker.stopping
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     while not stop.wait(1):

@@ -175,3 +175,101 @@ async def test_logging_out_closes_the_sessions_socket(alice_and_bob):
     assert (await comm.connect())[0]
     await client.post("/accounts/logout/")
     assert (await comm.receive_output(timeout=5))["type"] == "websocket.close"
+
+
+async def _alices_socket(alice, conversation):
+    cookie = await sync_to_async(session_cookie)(alice)
+    comm = communicator(f"/ws/conversations/{conversation.pk}/", cookie=cookie)
+    assert (await comm.connect())[0]
+    return comm
+
+
+async def test_streamed_text_is_appended_as_it_came(alice_and_bob):
+    from channels.layers import get_channel_layer
+
+    from webui.chat import events
+
+    alice, _, conversation = alice_and_bob
+    answer = await Message.objects.acreate(
+        conversation=conversation, role="assistant", status="streaming"
+    )
+    comm = await _alices_socket(alice, conversation)
+    try:
+        assert 'data-status="streaming"' in await comm.receive_from(timeout=5)  # caught up
+        delta = events.message_delta(answer.pk, 0, "a <b> & 'c'\n")
+        await get_channel_layer().group_send(events.conversation_group(conversation.pk), delta)
+        assert await comm.receive_from(timeout=5) == (
+            f'<span id="message-{answer.pk}-text" hx-swap-oob="beforeend">'
+            "a &lt;b&gt; &amp; &#x27;c&#x27;\n</span>"
+        )
+    finally:
+        await comm.disconnect()
+
+
+async def test_a_waiting_answer_shows_its_place_once_a_worker_comes(alice_and_bob, monkeypatch):
+    from webui.chat import consumers
+    from webui.registry import presence
+    from webui.registry.models import LLMModel
+
+    monkeypatch.setattr(consumers, "WATCH_SECONDS", 0.2)
+    alice, _, _ = alice_and_bob
+    late = await LLMModel.objects.acreate(name="Late", slug="late-model", path="/x.gguf")
+    conversation = await Conversation.objects.acreate(owner=alice, model=late)
+    await Message.objects.acreate(
+        conversation=conversation, role="assistant", status="queued", model=late
+    )
+    comm = await _alices_socket(alice, conversation)
+    worker = presence.WorkerBeat(name="late@test:1", host="test", model=late.slug,
+                                 state="ready", device="CPU", active_messages=[],
+                                 seen=presence.now())  # fmt: skip
+    try:
+        assert "Waiting for a worker for Late" in await comm.receive_from(timeout=5)
+        # A heartbeat sends no event: the tab's timer sees the worker come.
+        await sync_to_async(presence.beat)(worker)
+        assert 'data-queue-position="1"' in await comm.receive_from(timeout=5)
+    finally:
+        await comm.disconnect()
+        await sync_to_async(presence.forget)(worker.name)
+
+
+async def test_an_answer_that_ended_unannounced_is_drawn_ended(alice_and_bob, monkeypatch):
+    from webui.chat import consumers
+
+    monkeypatch.setattr(consumers, "WATCH_SECONDS", 0.2)
+    alice, _, conversation = alice_and_bob
+    answer = await Message.objects.acreate(
+        conversation=conversation, role="assistant", status="streaming", content="so far"
+    )
+    comm = await _alices_socket(alice, conversation)
+    try:
+        assert 'data-status="streaming"' in await comm.receive_from(timeout=5)
+        # Ended while its event was lost (Redis away): no event comes, the timer sees it.
+        await Message.objects.filter(pk=answer.pk).aupdate(status="stopped")
+        frame = await comm.receive_from(timeout=5)
+        assert 'data-status="stopped"' in frame and 'id="context-meter"' in frame
+        assert await comm.receive_nothing(timeout=0.6)  # drawn once, not at every look
+    finally:
+        await comm.disconnect()
+
+
+async def test_an_open_tab_leaves_lost_answers_to_the_housekeeping(alice_and_bob, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webui.chat import consumers
+
+    monkeypatch.setattr(consumers, "WATCH_SECONDS", 0.2)
+    alice, _, conversation = alice_and_bob
+    answer = await Message.objects.acreate(
+        conversation=conversation, role="assistant", status="streaming",
+        worker="gone@test:1", started_at=timezone.now() - timedelta(minutes=5),
+    )  # fmt: skip
+    comm = await _alices_socket(alice, conversation)
+    try:
+        assert 'data-status="streaming"' in await comm.receive_from(timeout=5)
+        assert await comm.receive_nothing(timeout=1)
+    finally:
+        await comm.disconnect()
+    await answer.arefresh_from_db()
+    assert answer.status == "streaming"

@@ -4,9 +4,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from inference.generation import history_for, sampling_for
+from inference.worker.generation import sampling_for
 from tests.streams import make_user
 from webui.chat.models import Conversation, Message
+from webui.chat.selectors import prompt_history as history_for
 from webui.registry.bundled import bundled_model_path
 from webui.registry.models import LLMModel
 

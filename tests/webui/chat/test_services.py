@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.http import Http404
 
-from webui.chat import dispatch, selectors, services
+from webui.chat import answers, dispatch, reaper, selectors, services
 from webui.chat.models import Conversation, Message
 
 
@@ -85,14 +85,14 @@ def test_stopping_a_queued_answer_takes_it_out_of_the_queue(alice, bundled_model
     services.message_stop(message=answer)
     answer.refresh_from_db()
     assert answer.status == Message.Status.STOPPED
-    assert services.generation_claim(message_id=answer.pk, worker="w") is None
+    assert answers.claim(message_id=answer.pk, worker="w") is None
 
 
 def test_an_answer_is_claimed_once(alice, bundled_model, sent_tasks):
     conversation = services.conversation_start(owner=alice, content="hi")
     answer = conversation.messages.get(role="assistant")
-    assert services.generation_claim(message_id=answer.pk, worker="w1") is not None
-    assert services.generation_claim(message_id=answer.pk, worker="w2") is None
+    assert answers.claim(message_id=answer.pk, worker="w1") is not None
+    assert answers.claim(message_id=answer.pk, worker="w2") is None
     answer.refresh_from_db()
     assert (answer.status, answer.worker) == ("streaming", "w1")
 
@@ -104,9 +104,9 @@ def test_orphaned_answer_is_failed_with_a_reason(alice, bundled_model, sent_task
 
     conversation = services.conversation_start(owner=alice, content="hi")
     answer = conversation.messages.get(role="assistant")
-    services.generation_claim(message_id=answer.pk, worker="gone@nowhere:1")
+    answers.claim(message_id=answer.pk, worker="gone@nowhere:1")
     Message.objects.filter(pk=answer.pk).update(started_at=timezone.now() - timedelta(minutes=5))
-    assert services.reap_orphans() == [answer.pk]
+    assert reaper.reap_orphans() == [answer.pk]
     answer.refresh_from_db()
     assert answer.status == Message.Status.FAILED
     assert "worker stopped" in answer.error
@@ -117,33 +117,19 @@ def test_stop_reaches_an_answer_claimed_after_it_was_read(alice, bundled_model, 
 
     conversation = services.conversation_start(owner=alice, content="hi")
     stale = conversation.messages.get(role="assistant")  # read while still queued
-    services.generation_claim(message_id=stale.pk, worker="w")
+    answers.claim(message_id=stale.pk, worker="w")
     services.message_stop(message=stale)
     assert streambuffer.stop_requested(stale.pk)
-
-
-def test_orphans_are_reaped_once_a_moment_however_many_tabs_ask(monkeypatch):
-    calls = []
-    monkeypatch.setattr(services, "reap_orphans", lambda: calls.append(1))
-    monkeypatch.setattr(services, "_last_reaped", 0.0)
-    for _tab in range(5):
-        services.reap_orphans_now_and_then(60)
-    assert calls == [1]
-    monkeypatch.setattr(services, "_last_reaped", 0.0)  # a moment later
-    services.reap_orphans_now_and_then(60)
-    assert calls == [1, 1]
 
 
 def test_a_worker_claims_only_an_answer_for_its_own_model(alice, bundled_model, sent_tasks):
     conversation = services.conversation_start(owner=alice, content="hi")
     answer = conversation.messages.get(role="assistant")
     other = "not-" + bundled_model.slug
-    assert services.generation_claim(message_id=answer.pk, worker="w", model_slug=other) is None
+    assert answers.claim(message_id=answer.pk, worker="w", model_slug=other) is None
     answer.refresh_from_db()
     assert answer.status == Message.Status.QUEUED  # left for a worker of its model
-    claimed = services.generation_claim(
-        message_id=answer.pk, worker="w", model_slug=bundled_model.slug
-    )
+    claimed = answers.claim(message_id=answer.pk, worker="w", model_slug=bundled_model.slug)
     assert claimed is not None and claimed.worker == "w"
 
 
@@ -151,4 +137,4 @@ def test_an_answer_whose_model_is_gone_is_claimed_by_any_worker(alice, bundled_m
     conversation = services.conversation_start(owner=alice, content="hi")
     answer = conversation.messages.get(role="assistant")
     Message.objects.filter(pk=answer.pk).update(model=None)
-    assert services.generation_claim(message_id=answer.pk, worker="w", model_slug="any") is not None
+    assert answers.claim(message_id=answer.pk, worker="w", model_slug="any") is not None

@@ -17,8 +17,8 @@ def test_unseen_part_counts_bytes_not_characters():
 
 
 def test_a_new_answer_never_inherits_an_old_buffer_or_stop_flag(db, bundled_model, monkeypatch):
-    from inference.celery_app import app
     from tests.streams import make_user
+    from webui.celery import app
     from webui.chat import services, streambuffer
 
     monkeypatch.setattr(app, "send_task", lambda *args, **kwargs: None)

@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from inference.generation import history_for
 from tests.streams import make_user
 from webui.chat import (
+    answers,
     context_meter,
     dispatch,
     message_actions,
@@ -23,6 +23,7 @@ from webui.chat import (
     streambuffer,
 )
 from webui.chat.models import Conversation, Message
+from webui.chat.selectors import prompt_history as history_for
 from webui.chat.services import MessageRejected
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -123,7 +124,7 @@ def test_regenerating_a_middle_answer_branches_and_keeps_the_rest_reachable(two_
 def test_regenerating_an_answer_being_written_stops_it(two_turns, sent_tasks):
     conversation, q1, a1, q2, a2 = two_turns
     streaming = message_actions.message_regenerate(message=a2)
-    services.generation_claim(message_id=streaming.pk, worker="w")
+    answers.claim(message_id=streaming.pk, worker="w")
     message_actions.message_regenerate(message=streaming)
     assert streambuffer.stop_requested(streaming.pk)
     queued = message_actions.message_regenerate(message=a2)
@@ -224,7 +225,7 @@ def test_delete_a_version_takes_its_branch_and_shows_a_neighbour(two_turns):
 def test_delete_stops_an_answer_being_written(two_turns):
     conversation, q1, a1, q2, a2 = two_turns
     q3, a3 = services.message_send(conversation=conversation, content="third")
-    services.generation_claim(message_id=a3.pk, worker="w")
+    answers.claim(message_id=a3.pk, worker="w")
     message_actions.message_delete(message=a3)
     assert streambuffer.stop_requested(a3.pk)
     assert not Message.objects.filter(pk=a3.pk).exists()

@@ -6,10 +6,10 @@ import re
 import pytest
 from asgiref.sync import sync_to_async
 
-from inference.generation import history_for
 from tests.streams import TabView, communicator, make_user, session_cookie
 from webui.chat import services
 from webui.chat.models import Conversation, Message
+from webui.chat.selectors import prompt_history as history_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

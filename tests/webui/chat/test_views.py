@@ -101,3 +101,22 @@ def test_an_answer_cut_by_the_length_limit_says_so(client, alice, bundled_model)
     client.force_login(alice)
     page = client.get(conversation.get_absolute_url()).content.decode()
     assert 'data-finish="length"' in page and "Cut at the length limit" in page
+
+
+def test_opening_a_conversation_leaves_lost_answers_to_the_housekeeping(
+    client, alice, bundled_model
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    conversation = Conversation.objects.create(owner=alice, model=bundled_model)
+    answer = Message.objects.create(
+        conversation=conversation, role="assistant", status="streaming",
+        worker="gone@test:1", started_at=timezone.now() - timedelta(minutes=5),
+    )  # fmt: skip
+    client.force_login(alice)
+    page = client.get(conversation.get_absolute_url()).content.decode()
+    assert 'data-status="streaming"' in page
+    answer.refresh_from_db()
+    assert answer.status == "streaming"

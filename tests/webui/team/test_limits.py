@@ -7,7 +7,8 @@ from django.utils import timezone
 from tests.streams import make_user
 from webui.api.models import ApiKey
 from webui.chat.models import Conversation, Message
-from webui.team.limits import allowance_for, standing_of
+from webui.chat.standing import standing_of
+from webui.team.limits import allowance_for
 from webui.team.models import Limit, UsageRecord
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,8 @@ from django.utils import timezone
 from tests.conftest import wait_for
 from tests.streams import make_user
 from webui.api.models import ApiKey
-from webui.chat import streambuffer
+from webui.chat import retention, streambuffer
 from webui.chat.models import Conversation, Message
-from webui.team import retention
 from webui.team.models import AuditEvent, Invitation, TeamSettings, UsageRecord
 
 pytestmark = pytest.mark.django_db
@@ -183,17 +182,14 @@ def test_team_admin_pages_work_and_invitations_are_made_there(admin_client, supe
     assert AuditEvent.objects.filter(action="admin: added", target__contains="intern").exists()
 
 
-def test_purge_when_due_runs_once_a_day_and_only_with_retention_set(idle_model):
-    streambuffer.client().delete(retention.DUE_KEY)
+def test_the_purge_deletes_only_with_retention_set(idle_model):
     old = Conversation.objects.create(owner=make_user("alice"), model=idle_model)
     Conversation.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=40))
 
-    assert retention.purge_when_due() is None  # no retention: nothing, and no turn taken
+    assert retention.purge_old_conversations() == 0  # no retention: nothing
     TeamSettings.objects.update_or_create(pk=1, defaults={"retention_days": 30})
-    assert retention.purge_when_due() == 1
-    assert retention.purge_when_due() is None  # done today, by this or another worker
-    assert 0 < streambuffer.client().ttl(retention.DUE_KEY) <= 24 * 3600
-    streambuffer.client().delete(retention.DUE_KEY)
+    assert retention.purge_old_conversations() == 1
+    assert not Conversation.objects.filter(pk=old.pk).exists()
 
 
 @pytest.mark.django_db(transaction=True)

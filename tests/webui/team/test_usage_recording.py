@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.conftest import wait_for
 from tests.streams import make_user
-from webui.chat import services
+from webui.chat import answers, services
 from webui.chat.models import Conversation, Message
 from webui.team.models import Limit, UsageRecord
 
@@ -26,7 +26,7 @@ def test_finishing_an_answer_records_it_once(idle_model):
     Message.objects.filter(pk=answer.pk).update(status="streaming", started_at=started)
     answer.refresh_from_db()
     for _ in range(2):  # a second finish (a retry) must not count twice
-        services.generation_finish(
+        answers.finish(
             message=answer, content="hello", status="done", prompt_tokens=7, completion_tokens=3
         )
     record = UsageRecord.objects.get()

@@ -1,0 +1,105 @@
+"""What the engine and its callers share: the values passed in and out, and `TextModel`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many tokens two sequences share from their start."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class PromptTooLong(ValueError):
+    """The newest message alone does not fit in the model's context."""
+
+
+@dataclass
+class Prompt:
+    """The tokens to read, how many old turns were left out, and the room left to answer."""
+
+    tokens: list[int]
+    dropped_turns: int
+    max_tokens: int
+
+
+@dataclass
+class Sampling:
+    """How to pick each next token, and where to end."""
+
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_tokens: int = 512
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+
+
+@dataclass
+class Figures:
+    """What one generation cost: filled in while tokens stream."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    ttft_ms: float | None = None
+    tokens_per_second: float | None = None
+    finish_reason: str = "stop"
+    cached_tokens: int = 0
+    _started: float = field(default_factory=time.perf_counter, repr=False)
+    _first_token_at: float | None = field(default=None, repr=False)
+
+    def mark_token(self) -> None:
+        """Count one more token of the answer, and time it."""
+        now = time.perf_counter()
+        if self._first_token_at is None:
+            self._first_token_at = now
+            self.ttft_ms = (now - self._started) * 1000
+        self.completion_tokens += 1
+        if self.completion_tokens > 1:
+            self.tokens_per_second = (self.completion_tokens - 1) / (now - self._first_token_at)
+
+
+class TextModel(Protocol):
+    """What the worker needs from a model; tests use a fake with canned chunks."""
+
+    n_ctx: int
+
+    def build_prompt(
+        self, messages: Sequence[dict], max_tokens: int, *, answer_prefix: str = ""
+    ) -> Prompt:
+        """Render a conversation with the model's chat template, fitted to its context.
+
+        `answer_prefix` is the start of the answer, already written, for the model to go on
+        from. Raises PromptTooLong when even the newest message alone does not fit.
+        """
+        ...
+
+    def build_raw_prompt(self, text: str, max_tokens: int) -> Prompt:
+        """Tokenize a plain prompt as it is, with no chat template."""
+        ...
+
+    def stream(
+        self,
+        prompt: Prompt,
+        sampling: Sampling,
+        figures: Figures,
+        should_stop: Callable[[], bool],
+        *,
+        user: str = "",
+        priority: int = 0,
+        every: Callable[[], float] | None = None,
+        arrival: tuple[int, int] = (0, 0),
+    ) -> Iterator[str]:
+        """Yield the answer's text as it is decoded, counting it in `figures`."""
+        ...
+
+    def close(self) -> None:
+        """Free the model's memory."""
+        ...

@@ -1,0 +1,173 @@
+"""LlamaModel: a GGUF file loaded by llama-cpp-python, building prompts and streaming answers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
+
+from llama_cpp import Llama
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+from inference.engine import options
+from inference.engine.batching import BatchEngine, Job
+from inference.engine.contract import Figures, Prompt, PromptTooLong, Sampling, common_prefix
+
+
+class LlamaModel:
+    """A GGUF model held resident by llama-cpp-python for the life of the worker."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        n_ctx: int,
+        n_gpu_layers: int = 0,
+        n_threads: int = 0,
+        parallel: int = 1,
+        kv_cache_type: str = "f16",
+        flash_attention: bool = False,
+        chat_template: str = "",
+    ):
+        threads = n_threads or os.cpu_count() or 1
+        # This Llama object loads the weights and serves tokenizing and templates; its own
+        # small context is unused. Decoding happens in the batch engine's context.
+        self.llm = Llama(
+            model_path=path,
+            n_ctx=64,
+            n_batch=64,
+            n_gpu_layers=n_gpu_layers,
+            n_threads=threads,
+            verbose=False,
+        )
+        self.n_ctx = min(n_ctx, self.llm._model.n_ctx_train())
+        self.template = options.chat_template(
+            chat_template, self.llm.metadata.get("tokenizer.chat_template")
+        )
+        eos, bos = self.llm.token_eos(), self.llm.token_bos()
+        # Jinja2ChatFormatter renders in jinja2's immutable sandbox: a GGUF's template
+        # is data from a file, not code to trust.
+        self._formatter = Jinja2ChatFormatter(
+            template=self.template,
+            eos_token=self.llm._model.token_get_text(eos) if eos != -1 else "",
+            bos_token=self.llm._model.token_get_text(bos) if bos != -1 else "",
+        )
+        self.engine = BatchEngine(
+            self.llm,
+            parallel=parallel,
+            n_ctx=self.n_ctx,
+            n_threads=threads,
+            kv_type=options.KV_CACHE_TYPES[kv_cache_type],
+            flash_attn=flash_attention,
+            opening=self.opening(),
+        )
+
+    def opening(self) -> list[int]:
+        """The tokens every conversation's prompt starts with under this template."""
+        one = self._tokens([{"role": "user", "content": "Hello."}])
+        other = self._tokens([{"role": "user", "content": "What time is it?"}])
+        return one[: common_prefix(one, other)]
+
+    def close(self) -> None:
+        """Free the model's memory now, not during interpreter shutdown."""
+        self.engine.close()
+        self.llm.close()
+
+    def _tokens(self, messages: Sequence[dict]) -> list[int]:
+        text = self._formatter(messages=list(messages)).prompt
+        return self.llm.tokenize(text.encode(), add_bos=True, special=True)
+
+    def build_prompt(
+        self, messages: Sequence[dict], max_tokens: int, *, answer_prefix: str = ""
+    ) -> Prompt:
+        """Render the history with the model's template, dropping the oldest turns to fit.
+
+        `answer_prefix` is the start of the answer, already written: the prompt ends with
+        it, after the template's opening of the assistant's turn and with no end of turn,
+        so that the model goes on writing the same answer.
+        """
+        prefix = (
+            self.llm.tokenize(answer_prefix.encode(), add_bos=False, special=False)
+            if answer_prefix
+            else []
+        )
+        system = [m for m in messages if m["role"] == "system"]
+        turns = [m for m in messages if m["role"] != "system"]
+        # Leave room for at least a short answer, or the whole answer when it fits.
+        budget = self.n_ctx - min(max_tokens, max(self.n_ctx // 4, 16))
+
+        def rendered(dropped: int) -> list[int]:
+            return self._tokens(system + turns[dropped:]) + prefix
+
+        dropped, tokens = 0, rendered(0)
+        if len(tokens) > budget:
+            # Start where the turns' own lengths say the kept ones begin, then step to the
+            # first that fits: a few renders, not one per dropped turn, which a long
+            # conversation cannot afford (docs/decisions/engine-prompt-fitting.md).
+            guess = self._first_kept(turns, budget - len(prefix))
+            dropped = max(0, min(guess, len(turns) - 1))
+            while dropped > 0 and len(rendered(dropped - 1)) <= budget:
+                dropped -= 1
+            tokens = rendered(dropped)
+            while len(tokens) > budget:
+                if len(turns) - dropped <= 1:
+                    raise PromptTooLong(
+                        f"This message is {len(tokens)} tokens long; the model's context "
+                        f"holds {self.n_ctx}, answer included. Shorten it or pick a model "
+                        "with a larger context."
+                    )
+                dropped += 1
+                tokens = rendered(dropped)
+        return Prompt(tokens, dropped, max(1, min(max_tokens, self.n_ctx - len(tokens))))
+
+    def _first_kept(self, turns: Sequence[dict], room: int) -> int:
+        """About where the newest turns that fit in `room` tokens begin: by their texts'
+        own lengths plus what the template adds to a turn."""
+        total = 0
+        for index in range(len(turns) - 1, -1, -1):
+            text = str(turns[index].get("content") or "").encode()
+            total += len(self.llm.tokenize(text, add_bos=False, special=False))
+            total += self._turn_overhead
+            if total > room:
+                return index + 1
+        return 0
+
+    @cached_property
+    def _turn_overhead(self) -> int:
+        """The tokens the template adds around one turn's text."""
+        empty = {"role": "user", "content": ""}
+        return max(len(self._tokens([empty, empty])) - len(self._tokens([empty])), 0)
+
+    def build_raw_prompt(self, text: str, max_tokens: int) -> Prompt:
+        """Tokenize a plain prompt as it is, with no chat template."""
+        tokens = self.llm.tokenize(text.encode(), add_bos=True, special=False)
+        if len(tokens) >= self.n_ctx:
+            raise PromptTooLong(
+                f"This prompt is {len(tokens)} tokens long; the model's context holds {self.n_ctx}."
+            )
+        return Prompt(tokens, 0, max(1, min(max_tokens, self.n_ctx - len(tokens))))
+
+    def stream(
+        self,
+        prompt: Prompt,
+        sampling: Sampling,
+        figures: Figures,
+        should_stop: Callable[[], bool],
+        *,
+        user: str = "",
+        priority: int = 0,
+        every: Callable[[], float] | None = None,
+        arrival: tuple[int, int] = (0, 0),
+    ) -> Iterator[str]:
+        """Yield the answer's text as it is decoded, beside whatever else is being decoded.
+
+        `should_stop` is asked before each decoding step and must answer at once.
+        `user` and `priority` decide the order in which waiting answers get a slot:
+        lower priority first (0 for chat, 1 for the API), then round-robin by user.
+        `every` says how many seconds of text to gather into one piece after the first
+        (None: a piece per token). `arrival`: its place in a group of answers queued together
+        and how many follow it, to be read in one step with them.
+        """
+        job = Job(prompt, sampling, figures, should_stop, user=user, priority=priority,
+                  every=every, arrival=arrival)  # fmt: skip
+        yield from self.engine.stream(job)

@@ -1,0 +1,1 @@
+"""The worker: one process that keeps one model resident and answers its queue."""

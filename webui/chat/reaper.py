@@ -1,0 +1,48 @@
+"""The reaper: ends or sends again every answer left behind by a worker or by Redis.
+
+Run on a schedule by the housekeeping process (webui.chat.tasks), never from a page.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from webui.chat import answers, stranded, streambuffer
+from webui.chat.models import Message
+from webui.registry.presence import is_alive, redis_uptime
+
+log = logging.getLogger(__name__)
+
+
+def reap_orphans() -> list[int]:
+    """End every answer left behind; return the ids of those ended as failed.
+
+    Streaming answers whose worker stopped sending heartbeats fail. Queued answers whose
+    model's workers all failed to load it, or that waited past their task's lifetime,
+    fail with the reason; those whose task was lost with a worker or with Redis's data
+    are sent again (see stranded.py).
+    """
+    timeout = settings.HOMEFIRE["WORKER_HEARTBEAT_TIMEOUT"]
+    if redis_uptime() < timeout:
+        # Redis just restarted: live workers have not all beaten again yet.
+        return []
+    now = timezone.now()
+    ended = stranded.fail_expired(now) + stranded.fail_unloadable()
+    stranded.requeue_lost(now)
+    return _fail_abandoned_streams(now - timedelta(seconds=timeout)) + ended
+
+
+def _fail_abandoned_streams(cutoff) -> list[int]:
+    suspects = Message.objects.filter(status=Message.Status.STREAMING, started_at__lt=cutoff)
+    reaped = []
+    for message in suspects.only("id", "conversation_id", "worker", "content"):
+        if is_alive(message.worker):
+            continue
+        partial = streambuffer.read(message.pk).decode(errors="replace") or message.content
+        reason = "The worker stopped while writing this answer. Send the message again."
+        if answers.fail_streaming(message=message, content=partial, reason=reason):
+            log.warning("answer %s failed: worker %s went away", message.pk, message.worker)
+            reaped.append(message.pk)
+    return reaped

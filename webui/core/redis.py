@@ -1,0 +1,67 @@
+"""The project's one Redis client (sync and async) and its one namespace of keys.
+
+Every key and pub/sub channel Homefire writes starts with `homefire:` and is spelled
+here, so that what lives in Redis can be read off one page.
+"""
+
+from functools import cache
+
+import redis
+import redis.asyncio
+from django.conf import settings
+
+PREFIX = "homefire:"
+
+
+@cache
+def client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3)
+
+
+def async_client() -> redis.asyncio.Redis:
+    """A client for the calling event loop (redis.asyncio clients are bound to one loop)."""
+    return redis.asyncio.Redis.from_url(settings.REDIS_URL)
+
+
+class keys:  # noqa: N801  (a namespace, read as `keys.stream(42)`)
+    """Every key and channel name, by what it holds."""
+
+    @staticmethod
+    def stream(message_id: int) -> str:
+        """The text an answer has streamed so far."""
+        return f"{PREFIX}stream:{message_id}"
+
+    @staticmethod
+    def stop(message_id: int) -> str:
+        """Set when someone asked to stop the answer."""
+        return f"{PREFIX}stop:{message_id}"
+
+    # Pub/sub: every stop is announced here too, so that workers hear it at once.
+    STOPS_CHANNEL = f"{PREFIX}stops"
+
+    @staticmethod
+    def held(message_id: int) -> str:
+        """The worker that received an answer's generation task and has not claimed it."""
+        return f"{PREFIX}held:{message_id}"
+
+    @staticmethod
+    def worker(name: str) -> str:
+        """A worker's last heartbeat."""
+        return f"{PREFIX}worker:{name}"
+
+    # The set of every worker that has beaten (names whose beat expired are pruned).
+    WORKERS = f"{PREFIX}workers"
+
+    @staticmethod
+    def worker_orders(name: str) -> str:
+        """An admin's pending order to a worker."""
+        return f"{PREFIX}worker-control:{name}"
+
+    @staticmethod
+    def login_failures(kind: str, value: str) -> str:
+        return f"{PREFIX}login-failures:{kind}:{value}"
+
+    @staticmethod
+    def api_admission(user_id: int) -> str:
+        """A lock that stores one API request of a user at a time."""
+        return f"{PREFIX}api-admit:{user_id}"
