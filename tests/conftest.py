@@ -110,6 +110,17 @@ class WorkerProcess:
         self.log.close()
 
 
+def stop_child(proc: subprocess.Popen) -> None:
+    """Ask a child process to stop; kill it if it has not within 20 seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class HousekeepingProcess:
     """A real `manage.py housekeeping` process: the schedule that ends lost answers.
 
@@ -121,23 +132,24 @@ class HousekeepingProcess:
         self.log_path = log
         self.log = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "housekeeping", "--loglevel", loglevel,
-             # A schedule file of its own: two of these may run at once in one test run.
-             "--schedule", str(log.with_suffix(".schedule"))],
+            [
+                sys.executable,
+                "manage.py",
+                "housekeeping",
+                "--loglevel",
+                loglevel,
+                # A schedule file of its own: two of these may run at once in one test run.
+                "--schedule",
+                str(log.with_suffix(".schedule")),
+            ],
             cwd=ROOT,
             env=child_env(**env),
             stdout=self.log,
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_child(self.proc)
         self.log.close()
 
     def tail(self) -> str:

@@ -2,8 +2,23 @@
 
 from html.parser import HTMLParser
 
-FORBIDDEN_TAGS = {"script", "img", "iframe", "svg", "object", "embed", "style", "link", "form",
-                  "input", "meta", "base", "video", "audio", "math"}  # fmt: skip
+FORBIDDEN_TAGS = {
+    "script",
+    "img",
+    "iframe",
+    "svg",
+    "object",
+    "embed",
+    "style",
+    "link",
+    "form",
+    "input",
+    "meta",
+    "base",
+    "video",
+    "audio",
+    "math",
+}
 
 
 class _Collector(HTMLParser):

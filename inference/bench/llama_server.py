@@ -39,9 +39,23 @@ def llama_server(
     """
     port = _free_port()
     layers = "all" if gpu_layers < 0 else str(gpu_layers)
-    command = [binary, "-m", model_path, "-np", str(parallel), "-c", str(n_ctx * parallel),
-               "-t", str(threads), "-ngl", layers, "--host", "127.0.0.1",
-               "--port", str(port)]  # fmt: skip
+    command = [
+        binary,
+        "-m",
+        model_path,
+        "-np",
+        str(parallel),
+        "-c",
+        str(n_ctx * parallel),
+        "-t",
+        str(threads),
+        "-ngl",
+        layers,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -164,8 +164,10 @@ async def follow_up(base_url: str, key: str, body: dict) -> dict:
     history = [{"role": "user", "content": log}]
     async with httpx.AsyncClient(timeout=httpx.Timeout(600)) as client:
         first = await _one_user(client, url, key, {**body, "max_tokens": 16, "messages": history})
-        history += [{"role": "assistant", "content": first.text},
-                    {"role": "user", "content": "And the next night?"}]  # fmt: skip
+        history += [
+            {"role": "assistant", "content": first.text},
+            {"role": "user", "content": "And the next night?"},
+        ]
         second = await _one_user(client, url, key, {**body, "max_tokens": 16, "messages": history})
     return {
         "history_tokens": first.prompt_tokens,

@@ -51,12 +51,24 @@ def _with_quartiles(value: float | None, quartiles: list[float] | None) -> str:
 
 TARGETS = [
     Target(1, "1 user: tok/s per user / plain >= 0.95", _speed_per_user, 0.95, at_most=False),
-    Target(1, "1 user: TTFT above plain <= 25 ms", _paths("ttft_over_raw_ms"), 25, at_most=True,
-           spreads=_paths("ttft_over_raw_ms_iqr")),
-    Target(8, "8 users: total / llama-server >= 1.00", _paths("total_vs_llama_server"), 1.0,
-           at_most=False, spreads=_paths("total_vs_llama_server_iqr")),
+    Target(
+        1,
+        "1 user: TTFT above plain <= 25 ms",
+        _paths("ttft_over_raw_ms"),
+        25,
+        at_most=True,
+        spreads=_paths("ttft_over_raw_ms_iqr"),
+    ),
+    Target(
+        8,
+        "8 users: total / llama-server >= 1.00",
+        _paths("total_vs_llama_server"),
+        1.0,
+        at_most=False,
+        spreads=_paths("total_vs_llama_server_iqr"),
+    ),
     Target(None, "follow-up TTFT / first turn's <= 0.20", _follow_up, 0.2, at_most=True),
-]  # fmt: skip
+]
 
 
 def target_lines(rows: list[dict]) -> list[str]:

@@ -43,8 +43,13 @@ async def _one_user(base_url: str, session: str, conversation_id: int, text: str
     headers = {"Cookie": f"sessionid={session}"}
     first = last = None
     answer_id = None
-    async with connect(url, origin=f"{parts.scheme}://{parts.netloc}", additional_headers=headers,
-                       max_size=None, compression=None) as socket:  # fmt: skip
+    async with connect(
+        url,
+        origin=f"{parts.scheme}://{parts.netloc}",
+        additional_headers=headers,
+        max_size=None,
+        compression=None,
+    ) as socket:
         started = time.perf_counter()
         await socket.send(json.dumps({"action": "send", "content": text}))
         async for frame in socket:
@@ -63,9 +68,13 @@ async def _one_user(base_url: str, session: str, conversation_id: int, text: str
                 break
     answer = await sync_to_async(Message.objects.get)(pk=answer_id)
     return UserRun.timed(
-        started, first, last, answer.completion_tokens or 0, answer.content,
+        started,
+        first,
+        last,
+        answer.completion_tokens or 0,
+        answer.content,
         answer.prompt_tokens or 0,
-    )  # fmt: skip
+    )
 
 
 async def run_users(base_url: str, sessions: list[tuple[str, int]], texts: list[str]):

@@ -168,6 +168,14 @@ class LlamaModel:
         (None: a piece per token). `arrival`: its place in a group of answers queued together
         and how many follow it, to be read in one step with them.
         """
-        job = Job(prompt, sampling, figures, should_stop, user=user, priority=priority,
-                  every=every, arrival=arrival)  # fmt: skip
+        job = Job(
+            prompt,
+            sampling,
+            figures,
+            should_stop,
+            user=user,
+            priority=priority,
+            every=every,
+            arrival=arrival,
+        )
         yield from self.engine.stream(job)

@@ -24,9 +24,13 @@ def generate_reply(message_id: int, arrival: tuple[int, int] = (0, 0)) -> str | 
             # Claims only an answer of this worker's model: the usual case costs no
             # query before the claim, and the rest is sorted out below.
             status = generation.generate_reply(
-                message_id, model=worker.model, worker_name=worker.name,
-                model_slug=worker.model_slug, arrival=tuple(arrival), started=worker.announce,
-            )  # fmt: skip
+                message_id,
+                model=worker.model,
+                worker_name=worker.name,
+                model_slug=worker.model_slug,
+                arrival=tuple(arrival),
+                started=worker.announce,
+            )
             served.generated = status is not None
         if status is None and not _hand_back(worker, message_id):
             _nothing_to_do(message_id)
@@ -63,7 +67,12 @@ def _hand_back(worker: resident.Resident, message_id: int) -> bool:
         return False  # nothing to take: the usual path acknowledges it
     if worker.takes_answers() and answer.model.slug == worker.model_slug:
         return False
-    log.info("answer %s: handed back to model.%s (this worker is %s, serving %s)",
-             message_id, answer.model.slug, worker.state, worker.model_slug)  # fmt: skip
+    log.info(
+        "answer %s: handed back to model.%s (this worker is %s, serving %s)",
+        message_id,
+        answer.model.slug,
+        worker.state,
+        worker.model_slug,
+    )
     answers.send_again(message=answer)
     return True

@@ -44,7 +44,7 @@ class FakeWorkers:
                     device="CPU",
                     active_messages=active,
                     seen=presence.now(),
-                )  # fmt: skip
+                )
             )
 
     def _loop(self) -> None:
@@ -152,9 +152,13 @@ def test_a_queued_answer_shows_its_place_live_and_stop_takes_it_out(
     start = timezone.now() - timedelta(minutes=3)
     for seconds in (10, 12, 14):
         Message.objects.create(
-            conversation=earlier, role="assistant", status="done", model=busy,
-            started_at=start, finished_at=start + timedelta(seconds=seconds),
-        )  # fmt: skip
+            conversation=earlier,
+            role="assistant",
+            status="done",
+            model=busy,
+            started_at=start,
+            finished_at=start + timedelta(seconds=seconds),
+        )
     bobs = Conversation.objects.create(owner=bob, model=busy)
     _, bobs_answer = services.message_send(conversation=bobs, content="First in line")
 
@@ -184,17 +188,23 @@ def test_share_read_only_and_stop_sharing(browser, page, asgi_server, bundled_mo
     alice = make_user("alice")
     make_user("bob")
     conversation = Conversation.objects.create(
-        owner=alice, title="Trip plan: Lisbon", model=bundled_model,
+        owner=alice,
+        title="Trip plan: Lisbon",
+        model=bundled_model,
         system_prompt="alice's private instructions",
-    )  # fmt: skip
+    )
     Message.objects.create(
         conversation=conversation, role="user", content="Plan three days in Lisbon."
     )
     Message.objects.create(
-        conversation=conversation, role="assistant", model=bundled_model, prompt_tokens=40,
-        completion_tokens=60, content="**Day 1**: Alfama and the castle.\n\n"
+        conversation=conversation,
+        role="assistant",
+        model=bundled_model,
+        prompt_tokens=40,
+        completion_tokens=60,
+        content="**Day 1**: Alfama and the castle.\n\n"
         "**Day 2**: Belém.\n\n**Day 3**: Sintra by train.",
-    )  # fmt: skip
+    )
     log_in(page, asgi_server, "alice")
     page.goto(f"{asgi_server}/c/{conversation.pk}/")
     page.get_by_role("button", name="Share", exact=True).click()

@@ -18,10 +18,14 @@ def _long_conversation(user, bundled_model):
     conversation.model = bundled_model
     conversation.save(update_fields=["model"])
     Message.objects.create(
-        conversation=conversation, role="assistant", model=bundled_model, prompt_tokens=350,
-        completion_tokens=120, content="Here is a plan:\n\n1. **Collect** the receipts.\n"
+        conversation=conversation,
+        role="assistant",
+        model=bundled_model,
+        prompt_tokens=350,
+        completion_tokens=120,
+        content="Here is a plan:\n\n1. **Collect** the receipts.\n"
         "2. Sum them per category.\n\n```python\ntotal = sum(r.amount for r in receipts)\n```",
-    )  # fmt: skip
+    )
     return conversation
 
 

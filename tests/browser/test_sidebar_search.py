@@ -16,11 +16,19 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 TITLES = [
-    "Quarterly budget summary", "Fix the flaky CI job", "Regex for ISO dates",
-    "Draft email to the landlord", "Explain Rust lifetimes", "Sourdough starter schedule",
-    "SQL window functions", "Translate the safety notice", "Name ideas for the cat",
-    "Kubernetes vs Nomad", "Unit tests for the parser", "Trip plan: Lisbon",
-]  # fmt: skip
+    "Quarterly budget summary",
+    "Fix the flaky CI job",
+    "Regex for ISO dates",
+    "Draft email to the landlord",
+    "Explain Rust lifetimes",
+    "Sourdough starter schedule",
+    "SQL window functions",
+    "Translate the safety notice",
+    "Name ideas for the cat",
+    "Kubernetes vs Nomad",
+    "Unit tests for the parser",
+    "Trip plan: Lisbon",
+]
 
 
 def docs_screenshot(page, name: str) -> None:

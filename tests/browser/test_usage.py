@@ -40,11 +40,16 @@ def team_history() -> dict:
             model = big if index != 1 else small
             scale = 1 + (days_ago * 7 + index * 3) % 5
             record = UsageRecord.objects.create(
-                message_id=n, user=user, model=model, model_name=model.name,
-                day=today - timedelta(days=days_ago), requests=3 * scale,
-                prompt_tokens=9_000 * scale, completion_tokens=4_000 * scale,
+                message_id=n,
+                user=user,
+                model=model,
+                model_name=model.name,
+                day=today - timedelta(days=days_ago),
+                requests=3 * scale,
+                prompt_tokens=9_000 * scale,
+                completion_tokens=4_000 * scale,
                 gpu_seconds=40.0 * scale,
-            )  # fmt: skip
+            )
             if name != "bob":
                 record.groups.add(lab)
     ReferencePrice.objects.create(

@@ -46,8 +46,17 @@ def make_user(username: str):
 
 
 # What an intruder might change on a conversation: its arrangement, settings and sharing.
-CONVERSATION_FIELDS = ("title", "pinned", "archived", "model_id", "system_prompt", "temperature",
-                       "top_p", "max_tokens", "share_token")  # fmt: skip
+CONVERSATION_FIELDS = (
+    "title",
+    "pinned",
+    "archived",
+    "model_id",
+    "system_prompt",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "share_token",
+)
 
 
 class Owned:

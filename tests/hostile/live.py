@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import redis
 import websockets
 
-from tests.conftest import HousekeepingProcess, child_env
+from tests.conftest import HousekeepingProcess, child_env, stop_child
 from tests.environment import ROOT, RUN_DIR, free_port
 from tests.streams import TabView
 
@@ -55,11 +55,20 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
             cwd=RUN_DIR,
-        )  # fmt: skip
+        )
         _wait_port(self.port)
 
     def stop(self) -> None:
@@ -89,13 +98,7 @@ class Process:
         self.companions: list[HousekeepingProcess] = []
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_child(self.proc)
         self.log.close()
         for companion in self.companions:
             companion.stop()
@@ -108,11 +111,19 @@ def start_server(log_name: str, **env: str) -> tuple[Process, str]:
     """Daphne serving the real ASGI app on a free port; (process, base URL)."""
     port = free_port()
     server = Process(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "webui.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "webui.asgi:application",
+        ],
         log_name,
         **env,
-    )  # fmt: skip
+    )
     _wait_port(port)
     return server, f"http://127.0.0.1:{port}"
 

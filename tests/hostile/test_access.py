@@ -163,8 +163,14 @@ def test_every_page_sends_strangers_to_log_in(owned, actor):
 def test_bobs_own_pages_show_nothing_of_alices(owned):
     client = Client()
     client.force_login(owned.bob)
-    for path in ("/", "/archived/", "/sidebar/", "/search/?q=secret", "/accounts/keys/",
-                 "/team/my-usage/"):  # fmt: skip
+    for path in (
+        "/",
+        "/archived/",
+        "/sidebar/",
+        "/search/?q=secret",
+        "/accounts/keys/",
+        "/team/my-usage/",
+    ):
         body = client.get(path).content.decode()
         tried("access")
         assert "alice secret plans" not in body and "alice-key" not in body, path

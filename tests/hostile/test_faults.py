@@ -33,8 +33,12 @@ def _outcome(answer_ids: list[int]) -> dict[str, int]:
     answers = list(Message.objects.filter(pk__in=answer_ids))
     stored = sum(1 for m in answers if m.status in {"done", "stopped"} and m.content)
     failed = sum(1 for m in answers if m.status == "failed" and m.error.strip())
-    return {"sent": len(answer_ids), "stored": stored, "failed": failed,
-            "lost": len(answer_ids) - stored - failed}  # fmt: skip
+    return {
+        "sent": len(answer_ids),
+        "stored": stored,
+        "failed": failed,
+        "lost": len(answer_ids) - stored - failed,
+    }
 
 
 def test_sigkill_mid_answer_loses_no_message(start_worker, fault_model):
@@ -42,9 +46,11 @@ def test_sigkill_mid_answer_loses_no_message(start_worker, fault_model):
     worker = start_worker(fault_model.slug)
     answer_ids = []
     for round_number, prompts in enumerate(
-        (["Tell me a long story about a dragon.", "Write a long poem about the sea."],
-         ["List every country you know.", "Explain how bread is made, at length."])
-    ):  # fmt: skip
+        (
+            ["Tell me a long story about a dragon.", "Write a long poem about the sea."],
+            ["List every country you know.", "Explain how bread is made, at length."],
+        )
+    ):
         for user, prompt in zip(users, prompts, strict=False):
             conversation = services.conversation_start(
                 owner=user, content=prompt, model=fault_model

@@ -61,11 +61,14 @@ def test_model_too_big_fails_with_a_clear_state_while_another_keeps_serving(
         fine = services.conversation_start(owner=user, content="Say hi.", model=small)
         answers = [c.messages.get(role="assistant").pk for c in (early, late, fine)]
         wait_for(
-            lambda: not Message.objects.filter(pk__in=answers, status__in=["queued", "streaming"])
-            .exists(),
+            lambda: (
+                not Message.objects.filter(
+                    pk__in=answers, status__in=["queued", "streaming"]
+                ).exists()
+            ),
             timeout=120,
             message="every answer to end",
-        )  # fmt: skip
+        )
         big_early, big_late, served = (Message.objects.get(pk=pk) for pk in answers)
         for answer in (big_early, big_late):
             assert answer.status == "failed"

@@ -110,9 +110,10 @@ def test_answer_longer_than_the_visibility_timeout_is_generated_once(
     worker = start_worker(long_model.slug)
     worker_name = f"{long_model.slug}@{socket.gethostname()}:{worker.proc.pid}"
     tab, answer, started, beat_while_streaming, second, second_status = asyncio.run(
-        _scenario(asgi_server, session_cookie(user), conversation.pk, worker, worker_name,
-                  long_model)
-    )  # fmt: skip
+        _scenario(
+            asgi_server, session_cookie(user), conversation.pk, worker, worker_name, long_model
+        )
+    )
     tried("faults")
     log_text = worker.log_path.read_text()
     outcome = outcome_of([answer, second])
@@ -156,11 +157,13 @@ def test_a_copy_ending_beside_the_running_task_keeps_the_answer_counted(long_mod
     user = make_user("walt")
     conversation = Conversation.objects.create(owner=user, model=long_model)
     answer = Message.objects.create(
-        conversation=conversation, role="assistant", status="done", model=long_model,
+        conversation=conversation,
+        role="assistant",
+        status="done",
+        model=long_model,
         completion_tokens=60,
-    )  # fmt: skip
-    worker = Resident(name="copies@test:1", model_slug=long_model.slug, device="CPU",
-                      state="ready")  # fmt: skip
+    )
+    worker = Resident(name="copies@test:1", model_slug=long_model.slug, device="CPU", state="ready")
     tried("faults")
     try:
         with worker.serving(answer.pk):  # the task that generates

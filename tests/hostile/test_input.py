@@ -122,9 +122,18 @@ def test_nan_and_infinity_are_refused(owned, name, constant):
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"null", b"[]", b'"text"', b"{", b"\xff\xfe", b'{"model": "smollm2", "prompt": 5}',
-     b'{"model": "smollm2", "prompt": ["a", "b"]}', b'{"model": "smollm2", "prompt": ""}'],
-)  # fmt: skip
+    [
+        b"",
+        b"null",
+        b"[]",
+        b'"text"',
+        b"{",
+        b"\xff\xfe",
+        b'{"model": "smollm2", "prompt": 5}',
+        b'{"model": "smollm2", "prompt": ["a", "b"]}',
+        b'{"model": "smollm2", "prompt": ""}',
+    ],
+)
 def test_malformed_completion_bodies_get_400(owned, body):
     client = Client()
     before = _stored()

@@ -70,9 +70,12 @@ async def _api_burst(base: str, raw_key: str, model: str, n: int) -> list[int]:
             response = await client.post(
                 "/v1/chat/completions",
                 headers={"Authorization": f"Bearer {raw_key}"},
-                json={"model": model, "max_tokens": 4,
-                      "messages": [{"role": "user", "content": f"Count to {i}."}]},
-            )  # fmt: skip
+                json={
+                    "model": model,
+                    "max_tokens": 4,
+                    "messages": [{"role": "user", "content": f"Count to {i}."}],
+                },
+            )
             return response.status_code
 
         return await asyncio.gather(*(ask(i) for i in range(n)))
@@ -109,11 +112,14 @@ def test_fifty_users_at_once_lose_nothing_and_the_caps_hold(
     # The per-user API cap held while the queue was long: the rest were refused at once.
     assert sorted(api_statuses) == [200] * api_limit + [429] * 2, api_statuses
     wait_for(
-        lambda: not Message.objects.filter(model=load_model, status__in=["queued", "streaming"])
-        .exists(),
+        lambda: (
+            not Message.objects.filter(
+                model=load_model, status__in=["queued", "streaming"]
+            ).exists()
+        ),
         timeout=120,
         message="the API answers to end",
-    )  # fmt: skip
+    )
 
     answers = {m.pk: m for m in Message.objects.filter(role="assistant", model=load_model)}
     chat_answers = [answers[r["answer_id"]] for r in results]

@@ -60,7 +60,7 @@ def _beat(name: str, model: str, state: str, error: str = "") -> None:
             active_messages=[],
             seen=presence.now(),
             error=error,
-        )  # fmt: skip
+        )
     )
 
 

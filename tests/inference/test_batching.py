@@ -38,7 +38,7 @@ def _together(model, jobs):
     threads = [
         threading.Thread(
             target=_answer, args=(model, q), kwargs={**kw, "results": results, "key": i}
-        )  # fmt: skip
+        )
         for i, (q, kw) in enumerate(jobs)
     ]
     for thread in threads:
@@ -57,8 +57,9 @@ def test_decoded_together_each_answer_is_what_it_is_alone(model):
 
 def test_stopping_one_leaves_the_others_unchanged(model):
     alone = [_answer(model, q)[0] for q in QUESTIONS[:3]]
-    together = _together(model, [(QUESTIONS[0], {"stop_after": 2}), (QUESTIONS[1], {}),
-                                 (QUESTIONS[2], {})])  # fmt: skip
+    together = _together(
+        model, [(QUESTIONS[0], {"stop_after": 2}), (QUESTIONS[1], {}), (QUESTIONS[2], {})]
+    )
     stopped_text, stopped = together[0]
     # Asked before each step: the stop is seen before a third token is decoded.
     assert stopped.finish_reason == "stopped" and stopped.completion_tokens == 2

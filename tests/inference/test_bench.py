@@ -20,17 +20,44 @@ from inference.bench.targets import target_lines
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
-KEYS = {"users", "ttft_p50_ms", "ttft_p95_ms", "tok_s_per_user", "tok_s_total", "raw_tok_s",
-        "raw_ttft_ms", "history_tokens", "first_turn_ttft_ms", "follow_up_ttft_ms",
-        "ws_ttft_p50_ms", "ws_ttft_p95_ms", "ws_tok_s_per_user", "ws_tok_s_total",
-        "ttft_over_raw_ms", "ws_ttft_over_raw_ms", "ttft_over_raw_ms_iqr",
-        "ws_ttft_over_raw_ms_iqr"}  # fmt: skip
+KEYS = {
+    "users",
+    "ttft_p50_ms",
+    "ttft_p95_ms",
+    "tok_s_per_user",
+    "tok_s_total",
+    "raw_tok_s",
+    "raw_ttft_ms",
+    "history_tokens",
+    "first_turn_ttft_ms",
+    "follow_up_ttft_ms",
+    "ws_ttft_p50_ms",
+    "ws_ttft_p95_ms",
+    "ws_tok_s_per_user",
+    "ws_tok_s_total",
+    "ttft_over_raw_ms",
+    "ws_ttft_over_raw_ms",
+    "ttft_over_raw_ms_iqr",
+    "ws_ttft_over_raw_ms_iqr",
+}
 
 
 def test_bench_json_reports_each_user_count(asgi_server, live_worker, bundled_model):
     out = StringIO()
-    call_command("bench", "--users", "1,2", "--url", asgi_server, "--max-tokens", "8",
-                 "--rounds", "2", "--follow-up", "--json", stdout=out)  # fmt: skip
+    call_command(
+        "bench",
+        "--users",
+        "1,2",
+        "--url",
+        asgi_server,
+        "--max-tokens",
+        "8",
+        "--rounds",
+        "2",
+        "--follow-up",
+        "--json",
+        stdout=out,
+    )
     rows = json.loads(out.getvalue())
     assert [row["users"] for row in rows] == [1, 2]
     for row in rows:
@@ -47,8 +74,21 @@ def test_bench_json_reports_each_user_count(asgi_server, live_worker, bundled_mo
 
 def test_websocket_path_alone_fills_the_plain_keys(asgi_server, live_worker, bundled_model):
     out = StringIO()
-    call_command("bench", "--users", "1", "--url", asgi_server, "--max-tokens", "6",
-                 "--path", "websocket", "--rounds", "1", "--json", stdout=out)  # fmt: skip
+    call_command(
+        "bench",
+        "--users",
+        "1",
+        "--url",
+        asgi_server,
+        "--max-tokens",
+        "6",
+        "--path",
+        "websocket",
+        "--rounds",
+        "1",
+        "--json",
+        stdout=out,
+    )
     (row,) = json.loads(out.getvalue())
     assert row["tok_s_total"] == row["ws_tok_s_total"] > 0
     assert row["ttft_p50_ms"] == row["ws_ttft_p50_ms"] > 0
@@ -96,11 +136,22 @@ def _verdicts(lines: list[str]) -> list[tuple[str, str, str]]:
 
 
 def test_the_targets_are_read_off_the_rows_that_ran():
-    one = {"users": 1, "raw_tok_s": 100.0, "tok_s_per_user": 96.0, "ws_tok_s_per_user": 94.0,
-           "ttft_over_raw_ms": 12.5, "ws_ttft_over_raw_ms": 25.0,
-           "first_turn_ttft_ms": 1000.0, "follow_up_ttft_ms": 150.0}  # fmt: skip
-    eight = {"users": 8, "total_vs_llama_server": 1.02, "ws_total_vs_llama_server": 0.97,
-             "total_vs_llama_server_iqr": [0.97, 1.05]}  # fmt: skip
+    one = {
+        "users": 1,
+        "raw_tok_s": 100.0,
+        "tok_s_per_user": 96.0,
+        "ws_tok_s_per_user": 94.0,
+        "ttft_over_raw_ms": 12.5,
+        "ws_ttft_over_raw_ms": 25.0,
+        "first_turn_ttft_ms": 1000.0,
+        "follow_up_ttft_ms": 150.0,
+    }
+    eight = {
+        "users": 8,
+        "total_vs_llama_server": 1.02,
+        "ws_total_vs_llama_server": 0.97,
+        "total_vs_llama_server_iqr": [0.97, 1.05],
+    }
     # A target is met only where both paths meet it: the WebSocket's speed per user and
     # its total against llama-server miss here.
     assert _verdicts(target_lines([one, eight])) == [
@@ -147,8 +198,20 @@ def test_a_llama_server_built_for_another_cpu_says_so(tmp_path):
 
 def test_the_table_ends_with_the_targets_the_run_can_judge(asgi_server, live_worker, bundled_model):
     out = StringIO()
-    call_command("bench", "--users", "1", "--url", asgi_server, "--max-tokens", "6",
-                 "--path", "api", "--rounds", "1", stdout=out)  # fmt: skip
+    call_command(
+        "bench",
+        "--users",
+        "1",
+        "--url",
+        asgi_server,
+        "--max-tokens",
+        "6",
+        "--path",
+        "api",
+        "--rounds",
+        "1",
+        stdout=out,
+    )
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("model smollm2") and "ttft-raw ms" in lines[1]
     assert lines[-3].startswith("targets (round by round; quartiles)")

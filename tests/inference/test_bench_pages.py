@@ -12,11 +12,25 @@ from tests.environment import ROOT
 def test_bench_pages_prints_the_figures_as_json_and_leaves_the_database_alone(tmp_path):
     real = tmp_path / "real.sqlite3"
     result = subprocess.run(
-        [sys.executable, "manage.py", "bench", "--pages", "--messages", "120",
-         "--conversations", "60", "--runs", "2", "--json"],
-        cwd=ROOT, env={**child_env(), "DATABASE_URL": f"sqlite:///{real}"},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "manage.py",
+            "bench",
+            "--pages",
+            "--messages",
+            "120",
+            "--conversations",
+            "60",
+            "--runs",
+            "2",
+            "--json",
+        ],
+        cwd=ROOT,
+        env={**child_env(), "DATABASE_URL": f"sqlite:///{real}"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"conversation_120_ms", "sidebar_60_ms", "sidebar_60_last_page_ms"} <= set(figures)

@@ -28,8 +28,13 @@ def _queued_answer(model) -> Message:
 
 
 def _worker(monkeypatch, *, slug: str, state: str = "ready") -> Resident:
-    worker = Resident(name="unit@test:1", model_slug=slug, device="CPU", state=state,
-                      model=CannedModel(["Hello", "."]))  # fmt: skip
+    worker = Resident(
+        name="unit@test:1",
+        model_slug=slug,
+        device="CPU",
+        state=state,
+        model=CannedModel(["Hello", "."]),
+    )
     monkeypatch.setattr(resident, "_current", worker)
     return worker
 

@@ -74,8 +74,9 @@ def test_only_a_worker_that_serves_its_queue_takes_answers():
 
 def _worker(state: WorkerState = WorkerState.READY, slug: str = "first") -> Resident:
     """A worker without Redis or a consumer: it records the states it would beat."""
-    worker = Resident(name="unit@test:1", model_slug=slug, device="CPU", state=state,
-                      model=CannedModel(["a"]))  # fmt: skip
+    worker = Resident(
+        name="unit@test:1", model_slug=slug, device="CPU", state=state, model=CannedModel(["a"])
+    )
     worker.beats = []
     worker.beat = lambda: worker.beats.append((str(worker.state), worker.model_slug))
     return worker
@@ -125,8 +126,11 @@ def test_a_switch_that_fails_goes_back_to_the_model_that_worked(consumer, monkey
     worker = _worker()
     control.switch(worker, "second")
     assert worker.beats == [
-        ("draining", "first"), ("loading", "second"), ("loading", "first"), ("ready", "first"),
-    ]  # fmt: skip
+        ("draining", "first"),
+        ("loading", "second"),
+        ("loading", "first"),
+        ("ready", "first"),
+    ]
     assert worker.error == "Could not load second: llama.cpp refused it (no such file)"
     assert worker.model is not None and worker.takes_answers()
 

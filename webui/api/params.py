@@ -8,8 +8,18 @@ from webui.api.errors import ApiError
 
 ROLES = {"system", "user", "assistant"}
 MAX_BODY_BYTES = 1_000_000
-COMMON = {"model", "temperature", "top_p", "max_tokens", "stop", "seed", "stream",
-          "stream_options", "n", "user"}  # fmt: skip
+COMMON = {
+    "model",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stop",
+    "seed",
+    "stream",
+    "stream_options",
+    "n",
+    "user",
+}
 CHAT_KEYS = COMMON | {"messages", "max_completion_tokens", "store"}
 COMPLETION_KEYS = COMMON | {"prompt"}
 

@@ -33,8 +33,11 @@ def _user(request):
 
 def _usage(message: Message) -> dict:
     prompt, completion = message.prompt_tokens or 0, message.completion_tokens or 0
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion}  # fmt: skip
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def _finish_reason(message: Message) -> str:
@@ -71,7 +74,7 @@ async def _models(request):
             "created": int(m.created_at.timestamp()),
             "owned_by": "homefire",
             "name": m.name,
-        }  # fmt: skip
+        }
         async for m in rows
     ]
     return JsonResponse({"object": "list", "data": data})
@@ -194,17 +197,32 @@ class _Chat:
 
     @staticmethod
     def whole(ident, created, model, text, reason) -> dict:
-        return {"id": ident, "object": "chat.completion", "created": created, "model": model,
-                "choices": [{"index": 0, "finish_reason": reason,
-                             "message": {"role": "assistant", "content": text}}]}  # fmt: skip
+        return {
+            "id": ident,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": reason,
+                    "message": {"role": "assistant", "content": text},
+                }
+            ],
+        }
 
     @staticmethod
     def chunk(ident, created, model, text, reason, first=False) -> dict:
         delta = (
             {"role": "assistant", "content": text} if first else ({"content": text} if text else {})
         )
-        return {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}]}  # fmt: skip
+        return {
+            "id": ident,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
+        }
 
 
 class _Text:
@@ -212,8 +230,13 @@ class _Text:
 
     @staticmethod
     def whole(ident, created, model, text, reason) -> dict:
-        return {"id": ident, "object": "text_completion", "created": created, "model": model,
-                "choices": [{"index": 0, "text": text, "finish_reason": reason}]}  # fmt: skip
+        return {
+            "id": ident,
+            "object": "text_completion",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "text": text, "finish_reason": reason}],
+        }
 
     @staticmethod
     def chunk(ident, created, model, text, reason, first=False) -> dict:

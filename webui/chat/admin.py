@@ -38,9 +38,19 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "role", "status", "model", "worker", "completion_tokens", "created_at"]
     list_filter = ["status", "role", "model"]
     fields = [
-        "conversation_id", "role", "status", "error", "model", "worker", "prompt_tokens",
-        "completion_tokens", "ttft_ms", "tokens_per_second", "created_at", "finished_at",
-    ]  # fmt: skip
+        "conversation_id",
+        "role",
+        "status",
+        "error",
+        "model",
+        "worker",
+        "prompt_tokens",
+        "completion_tokens",
+        "ttft_ms",
+        "tokens_per_second",
+        "created_at",
+        "finished_at",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request):

@@ -2,8 +2,6 @@
 
 from dataclasses import dataclass
 
-from django.template.loader import render_to_string
-
 from webui.chat import versions
 from webui.chat.models import Conversation, Message
 
@@ -38,9 +36,17 @@ def context_use(conversation: Conversation) -> ContextUse | None:
         return None
     # Only the versions shown now: hidden versions and other branches are not in the prompt.
     rows = conversation.messages.order_by("created_at", "id").only(
-        "id", "role", "content", "status", "parent_id", "version_of_id", "shown",
-        "prompt_tokens", "completion_tokens", "truncated_turns",
-    )  # fmt: skip
+        "id",
+        "role",
+        "content",
+        "status",
+        "parent_id",
+        "version_of_id",
+        "shown",
+        "prompt_tokens",
+        "completion_tokens",
+        "truncated_turns",
+    )
     path = versions.shown_path(list(rows))
     measured = [
         i for i, m in enumerate(path) if m.role == Message.Role.ASSISTANT and m.prompt_tokens
@@ -57,12 +63,3 @@ def context_use(conversation: Conversation) -> ContextUse | None:
     chars = sum(len(m.content) for m in path)
     chars += len(conversation.system_prompt)
     return ContextUse(chars // CHARS_PER_TOKEN, size, True, 0)
-
-
-def context_meter_html(*, conversation_id: int, oob: bool = False) -> str:
-    """The meter as it stands now, for a tab to swap in when an answer ends."""
-    conversation = Conversation.objects.select_related("model").filter(pk=conversation_id).first()
-    if conversation is None:
-        return ""
-    context = {"use": context_use(conversation), "oob": oob}
-    return render_to_string("chat/_context_meter.html", context)

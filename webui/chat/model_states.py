@@ -35,8 +35,12 @@ class ModelState:
         return {"ready": "ready", "loading": "loading", "no-worker": "no worker"}[self.state]
 
     def as_json(self) -> dict:
-        return {"slug": self.model.slug, "state": self.state, "waiting": self.waiting,
-                "label": self.label}  # fmt: skip
+        return {
+            "slug": self.model.slug,
+            "state": self.state,
+            "waiting": self.waiting,
+            "label": self.label,
+        }
 
 
 def _state(model: LLMModel, beats: list[WorkerBeat], waiting: int) -> str:

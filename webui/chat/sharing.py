@@ -50,7 +50,7 @@ def shared_messages(*, conversation: Conversation) -> list[Message]:
             "parent_id",
             "version_of_id",
             "shown",
-        )  # fmt: skip
+        )
         .order_by("created_at", "id")
     )
     return [m for m in versions.shown_path(list(rows)) if m.role != Message.Role.SYSTEM]

@@ -33,8 +33,9 @@ def main() -> None:
     try:
         prompt = render(request["template"], request["messages"])
     except MemoryError:
-        json.dump({"error": "it needs more memory than allowed to render a short sample"},
-                  sys.stdout)  # fmt: skip
+        json.dump(
+            {"error": "it needs more memory than allowed to render a short sample"}, sys.stdout
+        )
         return
     except Exception as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__

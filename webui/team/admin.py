@@ -95,8 +95,15 @@ class ReferencePriceAdmin(admin.ModelAdmin):
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(admin.ModelAdmin):
-    list_display = ["day", "user", "model_name", "via", "prompt_tokens", "completion_tokens",
-                    "gpu_seconds"]  # fmt: skip
+    list_display = [
+        "day",
+        "user",
+        "model_name",
+        "via",
+        "prompt_tokens",
+        "completion_tokens",
+        "gpu_seconds",
+    ]
     list_filter = ["day", "via", "model"]
     search_fields = ["user__username"]
 

@@ -197,8 +197,9 @@ def bar_chart(title: str, days: list[date], series: list[tuple[str, str, list[fl
             bottom -= height
             text = f"{day:%Y-%m-%d}: {value:,.1f} {name}" if isinstance(value, float) else ""
             text = text or f"{day:%Y-%m-%d}: {value:,} {name}"
-            chart.bars.append(Bar(round(x, 1), round(bottom, 1), round(width, 1),
-                                  round(height, 1), css, text))  # fmt: skip
+            chart.bars.append(
+                Bar(round(x, 1), round(bottom, 1), round(width, 1), round(height, 1), css, text)
+            )
     return chart
 
 

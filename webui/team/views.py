@@ -58,8 +58,17 @@ def team_usage(request):
     return render(request, "team/usage.html", context)
 
 
-CSV_COLUMNS = ["day", "user", "groups", "model", "via", "requests", "prompt_tokens",
-               "completion_tokens", "gpu_seconds"]  # fmt: skip
+CSV_COLUMNS = [
+    "day",
+    "user",
+    "groups",
+    "model",
+    "via",
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "gpu_seconds",
+]
 
 
 def _cell(value) -> str:
@@ -86,7 +95,20 @@ def team_usage_csv(request):
     writer.writerow(CSV_COLUMNS)
     for r in rows:
         groups = " ".join(sorted(g.name for g in r.groups.all()))
-        writer.writerow([_cell(v) for v in (r.day, r.user.username, groups, r.model_name, r.via,
-                         r.requests, r.prompt_tokens, r.completion_tokens,
-                         f"{r.gpu_seconds:.3f}")])  # fmt: skip
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    r.day,
+                    r.user.username,
+                    groups,
+                    r.model_name,
+                    r.via,
+                    r.requests,
+                    r.prompt_tokens,
+                    r.completion_tokens,
+                    f"{r.gpu_seconds:.3f}",
+                )
+            ]
+        )
     return response

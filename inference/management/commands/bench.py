@@ -31,16 +31,27 @@ from webui.registry.presence import workers_for
 
 QUESTION = "Tell me a long story about a lighthouse keeper and a storm."
 COLUMNS = [
-    ("users", "users"), ("ttft_p50_ms", "ttft p50 ms"), ("ttft_p95_ms", "ttft p95 ms"),
-    ("tok_s_per_user", "tok/s/user"), ("tok_s_total", "tok/s total"), ("raw_tok_s", "raw tok/s"),
-    ("raw_ttft_ms", "raw ttft ms"), ("ratio_per_user", "user/raw"), ("ratio_total", "total/raw"),
-    ("ws_ttft_p50_ms", "ws ttft p50"), ("ws_tok_s_per_user", "ws tok/s/user"),
-    ("ws_tok_s_total", "ws tok/s tot"), ("llama_server_tok_s_total", "llama-server"),
-    ("llama_server_tok_s_per_user", "l-s tok/s/usr"), ("llama_server_ttft_p50_ms", "l-s ttft p50"),
-    ("llama_server_ttft_p95_ms", "l-s ttft p95"), ("ttft_over_raw_ms", "ttft-raw ms"),
-    ("ws_ttft_over_raw_ms", "ws ttft-raw"), ("total_vs_llama_server", "total/l-s"),
+    ("users", "users"),
+    ("ttft_p50_ms", "ttft p50 ms"),
+    ("ttft_p95_ms", "ttft p95 ms"),
+    ("tok_s_per_user", "tok/s/user"),
+    ("tok_s_total", "tok/s total"),
+    ("raw_tok_s", "raw tok/s"),
+    ("raw_ttft_ms", "raw ttft ms"),
+    ("ratio_per_user", "user/raw"),
+    ("ratio_total", "total/raw"),
+    ("ws_ttft_p50_ms", "ws ttft p50"),
+    ("ws_tok_s_per_user", "ws tok/s/user"),
+    ("ws_tok_s_total", "ws tok/s tot"),
+    ("llama_server_tok_s_total", "llama-server"),
+    ("llama_server_tok_s_per_user", "l-s tok/s/usr"),
+    ("llama_server_ttft_p50_ms", "l-s ttft p50"),
+    ("llama_server_ttft_p95_ms", "l-s ttft p95"),
+    ("ttft_over_raw_ms", "ttft-raw ms"),
+    ("ws_ttft_over_raw_ms", "ws ttft-raw"),
+    ("total_vs_llama_server", "total/l-s"),
     ("ws_total_vs_llama_server", "ws total/l-s"),
-]  # fmt: skip
+]
 PATHS = ("api", "websocket")
 
 
@@ -128,12 +139,20 @@ class Command(BaseCommand):
         record = self._model(model)
         keys = self._keys(max(counts))
         paths = PATHS if path == "both" else (path,)
-        body = {"model": record.slug, "max_tokens": max_tokens, "temperature": 0,
-                "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
+        body = {
+            "model": record.slug,
+            "max_tokens": max_tokens,
+            "temperature": 0,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
         raw = RawReference(
-            record.path, n_ctx=record.context_size, max_tokens=max_tokens, threads=threads,
+            record.path,
+            n_ctx=record.context_size,
+            max_tokens=max_tokens,
+            threads=threads,
             gpu_layers=record.gpu_layers,
-        )  # fmt: skip
+        )
         try:
             # Warm the system's path once (connections, the worker's first decode), as the
             # raw reference warms its model before it is timed.

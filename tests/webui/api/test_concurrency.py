@@ -25,11 +25,14 @@ def _long_api_stream(base_url: str, key: str, record: dict) -> None:
 def _stream_into(base_url: str, key: str, record: dict) -> None:
     client = openai.OpenAI(base_url=f"{base_url}/v1", api_key=key, max_retries=0, timeout=120)
     stream = client.chat.completions.create(
-        model="smollm2", stream=True, max_tokens=300, temperature=0,
+        model="smollm2",
+        stream=True,
+        max_tokens=300,
+        temperature=0,
         # Greedy, this story runs to all 300 tokens (seconds of streaming); the counting
         # prompt used before ended after about 60, a race with the browser's first text.
         messages=[{"role": "user", "content": "Tell a very long story."}],
-    )  # fmt: skip
+    )
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
             record.setdefault("first", time.monotonic())

@@ -18,18 +18,28 @@ from webui.registry.models import LLMModel
 @pytest.fixture
 def model(db):
     return LLMModel.objects.create(
-        name="Tiny", slug="tiny-api", path=bundled_model_path(), is_default=True,
-        temperature_max=1.2, max_tokens=100, max_tokens_limit=300,
-    )  # fmt: skip
+        name="Tiny",
+        slug="tiny-api",
+        path=bundled_model_path(),
+        is_default=True,
+        temperature_max=1.2,
+        max_tokens=100,
+        max_tokens_limit=300,
+    )
 
 
 @pytest.fixture
 def served(model):
     """A heartbeat in the real Redis, so the model counts as served (no task is sent)."""
     beat = presence.WorkerBeat(
-        name="tiny-api@test:1", host="test", model=model.slug, state="ready", device="CPU",
-        active_messages=[], seen=presence.now(),
-    )  # fmt: skip
+        name="tiny-api@test:1",
+        host="test",
+        model=model.slug,
+        state="ready",
+        device="CPU",
+        active_messages=[],
+        seen=presence.now(),
+    )
     presence.beat(beat)
     yield
     presence.forget(beat.name)
@@ -41,7 +51,7 @@ def served(model):
         ({"temperature": 1.3}, "temperature", "'temperature' must be between 0 and 1.2"),
         ({"max_tokens": 301}, "max_tokens", "'max_tokens' must be between 1 and 300"),
     ],
-)  # fmt: skip
+)
 def test_values_past_the_models_bounds_are_refused(model, sampling, param, text):
     with pytest.raises(ApiError) as caught:
         check_model_bounds(sampling, model)

@@ -30,7 +30,7 @@ def test_chat_completion_with_usage_and_no_history_entry(api):
         messages=[
             {"role": "system", "content": "Be brief."},
             {"role": "user", "content": "Say hello."},
-        ],  # fmt: skip
+        ],
         temperature=0,
         max_tokens=12,
     )
@@ -40,7 +40,10 @@ def test_chat_completion_with_usage_and_no_history_entry(api):
     conversation = Conversation.objects.get()
     assert conversation.source == "api"
     assert list(conversation.messages.values_list("role", flat=True)) == [
-        "system", "user", "assistant"]  # fmt: skip
+        "system",
+        "user",
+        "assistant",
+    ]
 
 
 def test_streaming_chat_matches_the_stored_answer(api):
@@ -60,8 +63,9 @@ def test_streaming_chat_matches_the_stored_answer(api):
 
 
 def test_plain_completion_and_stop_sequence(api):
-    reply = api.completions.create(model="smollm2", prompt="1, 2, 3, 4,", max_tokens=20,
-                                   temperature=0, stop=["7"])  # fmt: skip
+    reply = api.completions.create(
+        model="smollm2", prompt="1, 2, 3, 4,", max_tokens=20, temperature=0, stop=["7"]
+    )
     assert "7" not in reply.choices[0].text
     assert reply.usage.completion_tokens > 0
 
@@ -99,9 +103,11 @@ def test_too_many_requests_at_once_is_429(api, settings):
 
 def test_plain_http_errors_are_openai_json(asgi_server, live_worker, bundled_model):
     request = urllib.request.Request(
-        f"{asgi_server}/v1/chat/completions", data=b"{", method="POST",
+        f"{asgi_server}/v1/chat/completions",
+        data=b"{",
+        method="POST",
         headers={"Authorization": "Bearer wrong", "Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=10)
     assert caught.value.code == 401
@@ -115,9 +121,11 @@ def test_client_that_disconnects_stops_the_answer(api, bundled_model):
     # Greedy: this story runs to the 400 tokens; sampled, it was 5 tokens long once in 20,
     # and ended before the client could leave.
     stream = api.chat.completions.create(
-        model="smollm2", messages=[{"role": "user", "content": "Tell a very long story."}],
-        stream=True, temperature=0,
-    )  # fmt: skip
+        model="smollm2",
+        messages=[{"role": "user", "content": "Tell a very long story."}],
+        stream=True,
+        temperature=0,
+    )
     for index, _ in enumerate(stream):
         if index == 3:
             break
@@ -136,8 +144,10 @@ def test_client_that_disconnects_stops_the_answer(api, bundled_model):
 
 def test_store_true_keeps_the_conversation_in_the_users_history(api):
     api.chat.completions.create(
-        model="smollm2", store=True, max_tokens=4,
+        model="smollm2",
+        store=True,
+        max_tokens=4,
         messages=[{"role": "user", "content": "Remember this chat"}],
-    )  # fmt: skip
+    )
     conversation = Conversation.objects.get()
     assert (conversation.source, conversation.title) == ("chat", "Remember this chat")

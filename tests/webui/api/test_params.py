@@ -55,15 +55,24 @@ def test_good_request_keeps_what_was_asked():
             "seed": 7,
             "stream": True,
             "stream_options": {"include_usage": True},
-        }  # fmt: skip
+        }
     )
     assert req.sampling == {"temperature": 0.0, "max_tokens": 9, "stop": ["END"], "seed": 7}
     assert req.stream and req.include_usage
 
 
 def test_text_parts_are_joined_and_completions_are_raw():
-    req = chat_request({**BASE, "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]})  # fmt: skip
+    req = chat_request(
+        {
+            **BASE,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}],
+                }
+            ],
+        }
+    )
     assert req.messages[0]["content"] == "ab"
     plain = completion_request({"model": "m", "prompt": "Once upon"})
     assert plain.raw and plain.sampling["raw"] and plain.messages[0]["content"] == "Once upon"

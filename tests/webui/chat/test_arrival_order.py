@@ -37,17 +37,23 @@ def test_each_question_knows_its_place_among_those_for_its_model_and_how_many_fo
 
     async def two_groups():
         await asyncio.gather(
-            question("smollm2"), question("smollm2"), drawn_later(), question("qwen"),
             question("smollm2"),
-        )  # fmt: skip
+            question("smollm2"),
+            drawn_later(),
+            question("qwen"),
+            question("smollm2"),
+        )
         await question("smollm2")  # alone: the line was empty
         return arrival()  # outside the line
 
     outside = _run_in_its_own_thread(two_groups)
     assert seen == [
-        ("smollm2", (0, 2)), ("smollm2", (1, 1)), ("qwen", (0, 0)), ("smollm2", (2, 0)),
+        ("smollm2", (0, 2)),
+        ("smollm2", (1, 1)),
+        ("qwen", (0, 0)),
+        ("smollm2", (2, 0)),
         ("smollm2", (0, 0)),
-    ]  # fmt: skip
+    ]
     assert outside == (0, 0)
 
 

@@ -27,9 +27,13 @@ def test_before_any_answer_it_estimates_from_the_text(conversation):
 def test_after_an_answer_it_counts_the_measured_prompt(conversation):
     Message.objects.create(conversation=conversation, role="user", content="x" * 400)
     Message.objects.create(
-        conversation=conversation, role="assistant", content="y", prompt_tokens=300,
-        completion_tokens=200, status="done",
-    )  # fmt: skip
+        conversation=conversation,
+        role="assistant",
+        content="y",
+        prompt_tokens=300,
+        completion_tokens=200,
+        status="done",
+    )
     Message.objects.create(conversation=conversation, role="user", content="z" * 40)
     use = context_use(conversation)
     assert (use.used, use.estimated, use.percent) == (510, False, 51)
@@ -37,9 +41,14 @@ def test_after_an_answer_it_counts_the_measured_prompt(conversation):
 
 def test_the_page_shows_the_meter_and_says_when_turns_are_left_out(conversation):
     Message.objects.create(
-        conversation=conversation, role="assistant", content="y", prompt_tokens=900,
-        completion_tokens=60, truncated_turns=4, status="done",
-    )  # fmt: skip
+        conversation=conversation,
+        role="assistant",
+        content="y",
+        prompt_tokens=900,
+        completion_tokens=60,
+        truncated_turns=4,
+        status="done",
+    )
     client = Client()
     client.force_login(conversation.owner)
     page = client.get(conversation.get_absolute_url()).content.decode()

@@ -16,9 +16,16 @@ from webui.registry.models import LLMModel
 def model(db):
     """A registered model with its own defaults and bounds (no GGUF read, no worker)."""
     return LLMModel.objects.create(
-        name="Tiny", slug="tiny", path=bundled_model_path(), is_default=True,
-        temperature=0.4, temperature_max=1.5, top_p=0.9, max_tokens=100, max_tokens_limit=300,
-    )  # fmt: skip
+        name="Tiny",
+        slug="tiny",
+        path=bundled_model_path(),
+        is_default=True,
+        temperature=0.4,
+        temperature_max=1.5,
+        top_p=0.9,
+        max_tokens=100,
+        max_tokens_limit=300,
+    )
 
 
 @pytest.fixture
@@ -53,9 +60,13 @@ def test_the_panel_shows_the_models_defaults_and_bounds(client_alice, conversati
 
 def test_valid_settings_are_saved_and_empty_means_the_default(client_alice, conversation):
     response = _post(
-        client_alice, conversation, system_prompt="  Answer like a pirate.  ", temperature="1.2",
-        top_p="0.5", max_tokens="250",
-    )  # fmt: skip
+        client_alice,
+        conversation,
+        system_prompt="  Answer like a pirate.  ",
+        temperature="1.2",
+        top_p="0.5",
+        max_tokens="250",
+    )
     assert response.status_code == 302
     conversation.refresh_from_db()
     assert (conversation.system_prompt, conversation.temperature) == ("Answer like a pirate.", 1.2)
@@ -138,9 +149,12 @@ def test_the_form_needs_its_csrf_token(alice, conversation):
 def _answer(conversation, **sampling):
     Message.objects.create(conversation=conversation, role="user", content="Hello")
     return Message.objects.create(
-        conversation=conversation, role="assistant", status="queued",
-        model=conversation.model, sampling=sampling,
-    )  # fmt: skip
+        conversation=conversation,
+        role="assistant",
+        status="queued",
+        model=conversation.model,
+        sampling=sampling,
+    )
 
 
 def test_generation_uses_the_models_defaults(conversation):

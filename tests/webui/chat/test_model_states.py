@@ -24,9 +24,14 @@ def beats():
 
     def write(model, state, active=()):
         beat = presence.WorkerBeat(
-            name=f"{model.slug}@test:{len(written)}", host="test", model=model.slug,
-            state=state, device="CPU", active_messages=list(active), seen=presence.now(),
-        )  # fmt: skip
+            name=f"{model.slug}@test:{len(written)}",
+            host="test",
+            model=model.slug,
+            state=state,
+            device="CPU",
+            active_messages=list(active),
+            seen=presence.now(),
+        )
         presence.beat(beat)
         written.append(beat.name)
 
@@ -64,9 +69,11 @@ def test_each_enabled_model_has_its_state(
 ):
     _model("idle-one")
     ready, busy, full, loading = (
-        _model("ready-one", is_default=True), _model("busy-one"), _model("full-one", parallel=2),
+        _model("ready-one", is_default=True),
+        _model("busy-one"),
+        _model("full-one", parallel=2),
         _model("loading-one"),
-    )  # fmt: skip
+    )
     _model("disabled-one", enabled=False)
     beats(ready, "ready")
     beats(busy, "busy", active=[1])
@@ -129,9 +136,13 @@ def _finished(model, seconds):
     owner = make_user(f"past-{Message.objects.count()}")
     conversation = Conversation.objects.create(owner=owner, model=model)
     Message.objects.create(
-        conversation=conversation, role="assistant", status="done", model=model,
-        started_at=start, finished_at=start + timedelta(seconds=seconds),
-    )  # fmt: skip
+        conversation=conversation,
+        role="assistant",
+        status="done",
+        model=model,
+        started_at=start,
+        finished_at=start + timedelta(seconds=seconds),
+    )
 
 
 def test_a_queued_answer_knows_how_many_are_ahead_and_about_how_long(alice, beats):
@@ -143,7 +154,7 @@ def test_a_queued_answer_knows_how_many_are_ahead_and_about_how_long(alice, beat
             conversation=conversation, role="assistant", status="queued", model=model
         )
         for _ in range(3)
-    ]  # fmt: skip
+    ]
     assert queue_place(queued[2]) == QueuePlace(ahead=2, seconds=None)
     assert queue_place(queued[2]).text == "2 ahead of you"
     for seconds in (8, 10, 12):

@@ -17,10 +17,13 @@ from webui.chat.paging import PAGE_SIZE
 def long(db):
     conversation = Conversation.objects.create(owner=make_user("alice"), title="Long")
     Message.objects.bulk_create(
-        Message(conversation=conversation, role="user" if i % 2 == 0 else "assistant",
-                content=f"message number {i:03d}")
+        Message(
+            conversation=conversation,
+            role="user" if i % 2 == 0 else "assistant",
+            content=f"message number {i:03d}",
+        )
         for i in range(PAGE_SIZE * 2 + 10)
-    )  # fmt: skip
+    )
     return conversation
 
 

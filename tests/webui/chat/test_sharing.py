@@ -24,14 +24,22 @@ def conversation(alice):
         name="Tiny", slug="tiny", path=bundled_model_path(), is_default=True
     )
     conversation = Conversation.objects.create(
-        owner=alice, title="Trip plan", model=model, system_prompt="alice's private prompt",
+        owner=alice,
+        title="Trip plan",
+        model=model,
+        system_prompt="alice's private prompt",
         temperature=0.3,
-    )  # fmt: skip
+    )
     Message.objects.create(conversation=conversation, role="user", content=f"Plan {HOSTILE}")
     Message.objects.create(
-        conversation=conversation, role="assistant", content=f"**Lisbon** {HOSTILE}",
-        model=model, worker="tiny@secret-host:1", prompt_tokens=12, completion_tokens=5,
-    )  # fmt: skip
+        conversation=conversation,
+        role="assistant",
+        content=f"**Lisbon** {HOSTILE}",
+        model=model,
+        worker="tiny@secret-host:1",
+        prompt_tokens=12,
+        completion_tokens=5,
+    )
     return conversation
 
 

@@ -11,9 +11,20 @@ from webui.chat import selectors, transfer
 from webui.chat.models import Conversation, Message
 
 FIELDS = (
-    "role", "content", "status", "error", "prompt_tokens", "completion_tokens", "ttft_ms",
-    "tokens_per_second", "finish_reason", "truncated_turns", "sampling", "model_id", "created_at",
-)  # fmt: skip
+    "role",
+    "content",
+    "status",
+    "error",
+    "prompt_tokens",
+    "completion_tokens",
+    "ttft_ms",
+    "tokens_per_second",
+    "finish_reason",
+    "truncated_turns",
+    "sampling",
+    "model_id",
+    "created_at",
+)
 
 
 @pytest.fixture
@@ -33,20 +44,35 @@ def history(alice, bundled_model):
     )
     Message.objects.create(conversation=first, role="user", content="How long to boil an egg?")
     Message.objects.create(
-        conversation=first, role="assistant", content="About **nine** minutes.\n\n```\nboil()\n```",
-        model=bundled_model, prompt_tokens=31, completion_tokens=12, ttft_ms=84.5,
-        tokens_per_second=41.25, finish_reason="stop", sampling={"temperature": 0.7},
-    )  # fmt: skip
+        conversation=first,
+        role="assistant",
+        content="About **nine** minutes.\n\n```\nboil()\n```",
+        model=bundled_model,
+        prompt_tokens=31,
+        completion_tokens=12,
+        ttft_ms=84.5,
+        tokens_per_second=41.25,
+        finish_reason="stop",
+        sampling={"temperature": 0.7},
+    )
     second = Conversation.objects.create(owner=alice, title="Stopped one", archived=True)
     Message.objects.create(conversation=second, role="user", content="Tell a long story")
     Message.objects.create(
-        conversation=second, role="assistant", content="Once upon", status="stopped",
-        completion_tokens=3, finish_reason="stopped", model=bundled_model,
-    )  # fmt: skip
+        conversation=second,
+        role="assistant",
+        content="Once upon",
+        status="stopped",
+        completion_tokens=3,
+        finish_reason="stopped",
+        model=bundled_model,
+    )
     Message.objects.create(
-        conversation=second, role="assistant", content="", status="failed",
+        conversation=second,
+        role="assistant",
+        content="",
+        status="failed",
         error="The worker stopped while writing this answer.",
-    )  # fmt: skip
+    )
     return [first, second]
 
 

@@ -349,8 +349,11 @@ def test_shared_view_and_context_meter_follow_only_the_shown_versions(two_turns)
 
     shared = sharing.shared_messages(conversation=conversation)
     assert [m.content for m in shared] == [
-        "first question", "first answer", "second question", "a shorter second answer"
-    ]  # fmt: skip
+        "first question",
+        "first answer",
+        "second question",
+        "a shorter second answer",
+    ]
     # The meter counts the prompt of the version shown, not the larger hidden one.
     assert context_meter.context_use(conversation).used == 45
 

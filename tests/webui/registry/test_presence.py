@@ -11,9 +11,14 @@ from webui.registry import presence
 @pytest.fixture
 def beat():
     beat = presence.WorkerBeat(
-        name=f"presence-{uuid.uuid4().hex[:8]}@host:1", host="host", model="m", state="ready",
-        device="CPU", active_messages=[], seen=presence.now(),
-    )  # fmt: skip
+        name=f"presence-{uuid.uuid4().hex[:8]}@host:1",
+        host="host",
+        model="m",
+        state="ready",
+        device="CPU",
+        active_messages=[],
+        seen=presence.now(),
+    )
     yield beat
     presence.forget(beat.name)
 

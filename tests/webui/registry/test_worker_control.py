@@ -133,9 +133,12 @@ def test_a_model_moves_to_another_worker_while_a_conversation_continues(
     # A model of its own: no other test's worker (the session's live worker serves
     # smollm2) may take this conversation's answers.
     mover = LLMModel(
-        name="SmolLM2 mover", slug="smollm2-move", path=bundled_model.path, parallel=2,
+        name="SmolLM2 mover",
+        slug="smollm2-move",
+        path=bundled_model.path,
+        parallel=2,
         max_tokens=12,
-    )  # fmt: skip
+    )
     mover.record_file_info(inspect_gguf(bundled_model.path))
     mover.save()
     gemma = LLMModel(

@@ -31,8 +31,9 @@ def idle_model(db):
 
 @pytest.fixture
 def second_model(db):
-    return LLMModel.objects.create(name="Team restricted", slug="team-restricted",
-                                   path=bundled_model_path())  # fmt: skip
+    return LLMModel.objects.create(
+        name="Team restricted", slug="team-restricted", path=bundled_model_path()
+    )
 
 
 @pytest.fixture

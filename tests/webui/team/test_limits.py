@@ -16,9 +16,13 @@ pytestmark = pytest.mark.django_db
 
 def used_today(user, tokens: int, message_id: int = 1) -> UsageRecord:
     return UsageRecord.objects.create(
-        message_id=message_id, user=user, day=timezone.localdate(),
-        prompt_tokens=tokens // 2, completion_tokens=tokens - tokens // 2, gpu_seconds=1.0,
-    )  # fmt: skip
+        message_id=message_id,
+        user=user,
+        day=timezone.localdate(),
+        prompt_tokens=tokens // 2,
+        completion_tokens=tokens - tokens // 2,
+        gpu_seconds=1.0,
+    )
 
 
 def test_user_value_beats_group_values_which_beat_everyone(db):

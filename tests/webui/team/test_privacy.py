@@ -4,6 +4,7 @@ admin actions are audited; members delete their accounts; old conversations go."
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
@@ -12,7 +13,7 @@ from django.utils import timezone
 from tests.conftest import wait_for
 from tests.streams import make_user
 from webui.api.models import ApiKey
-from webui.chat import retention, streambuffer
+from webui.chat import retention
 from webui.chat.models import Conversation, Message
 from webui.team.models import AuditEvent, Invitation, TeamSettings, UsageRecord
 
@@ -95,10 +96,15 @@ def test_admin_actions_on_users_and_models_are_audited(admin_client, superuser, 
     bob = make_user("bob")
     response = admin_client.post(
         f"/admin/auth/user/{bob.pk}/change/",
-        {"username": "bob", "is_active": "on", "date_joined_0": "2026-01-01",
-         "date_joined_1": "10:00:00", "initial-date_joined_0": "2026-01-01",
-         "initial-date_joined_1": "10:00:00"},
-    )  # fmt: skip
+        {
+            "username": "bob",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "10:00:00",
+            "initial-date_joined_0": "2026-01-01",
+            "initial-date_joined_1": "10:00:00",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     admin_client.post(f"/admin/registry/llmmodel/{idle_model.pk}/delete/", {"post": "yes"})
     actions = list(AuditEvent.objects.values_list("action", "target"))
@@ -140,8 +146,9 @@ def test_account_deletion_needs_the_csrf_token(alices):
 
 def test_purge_deletes_only_conversations_past_retention(idle_model, capsys):
     alice = make_user("alice")
-    old, recent, busy = (Conversation.objects.create(owner=alice, model=idle_model)
-                         for _ in range(3))  # fmt: skip
+    old, recent, busy = (
+        Conversation.objects.create(owner=alice, model=idle_model) for _ in range(3)
+    )
     Message.objects.create(conversation=busy, role="assistant", status="streaming")
     long_ago = timezone.now() - timedelta(days=40)
     Conversation.objects.filter(pk__in=[old.pk, busy.pk]).update(updated_at=long_ago)
@@ -164,8 +171,16 @@ def test_initial_settings_come_from_the_environment(settings):
 
 
 def test_team_admin_pages_work_and_invitations_are_made_there(admin_client, superuser):
-    for name in ("teamsettings", "membership", "invitation", "modelaccess", "limit",
-                 "referenceprice", "usagerecord", "auditevent"):  # fmt: skip
+    for name in (
+        "teamsettings",
+        "membership",
+        "invitation",
+        "modelaccess",
+        "limit",
+        "referenceprice",
+        "usagerecord",
+        "auditevent",
+    ):
         assert admin_client.get(f"/admin/team/{name}/").status_code == 200, name
     assert TeamSettings.objects.count() == 1
     for name in ("invitation", "modelaccess", "limit", "referenceprice"):
@@ -194,20 +209,25 @@ def test_the_purge_deletes_only_with_retention_set(idle_model):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
-def test_a_worker_deletes_old_conversations_on_its_own(start_worker, bundled_model):
+def test_housekeeping_deletes_old_conversations_on_its_own(start_worker, bundled_model):
+    from webui.celery import app
+
     alice = make_user("alice")
     old, recent = (Conversation.objects.create(owner=alice, model=bundled_model) for _ in "ab")
     Conversation.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=40))
-    # Set last: any worker already up (another test's) may take today's turn from here on.
-    streambuffer.client().delete(retention.DUE_KEY)
     TeamSettings.objects.update_or_create(pk=1, defaults={"retention_days": 30})
 
-    start_worker()
+    start_worker()  # and housekeeping with it
+    # The hourly run, now: as the beat schedule sends it (settings.CELERY_BEAT_SCHEDULE).
+    entry = settings.CELERY_BEAT_SCHEDULE["purge-old-conversations"]
+    app.send_task(entry["task"], **entry["options"])
 
-    wait_for(lambda: not Conversation.objects.filter(pk=old.pk).exists(), timeout=60,
-             message="the worker's daily purge")  # fmt: skip
+    wait_for(
+        lambda: not Conversation.objects.filter(pk=old.pk).exists(),
+        timeout=60,
+        message="housekeeping's purge",
+    )
     assert Conversation.objects.filter(pk=recent.pk).exists()
-    streambuffer.client().delete(retention.DUE_KEY)
 
 
 def test_deleting_a_conversation_in_admin_leaves_no_title_in_the_audit_log(admin_client, alices):

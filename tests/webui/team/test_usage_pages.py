@@ -29,9 +29,15 @@ def records(idle_model, second_model):
     ]
     for n, (user, model, day, prompt, completion, gpu) in enumerate(rows):
         record = UsageRecord.objects.create(
-            message_id=n + 1, user=user, model=model, model_name=model.name, day=day,
-            prompt_tokens=prompt, completion_tokens=completion, gpu_seconds=gpu,
-        )  # fmt: skip
+            message_id=n + 1,
+            user=user,
+            model=model,
+            model_name=model.name,
+            day=day,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            gpu_seconds=gpu,
+        )
         if user == alice:
             record.groups.add(lab)
     return {"alice": alice, "bob": bob, "lab": lab}
