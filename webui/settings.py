@@ -185,12 +185,28 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_database(url: str) -> int:
+    """The database number a redis:// URL names (0 when it names none)."""
+    database = url.rsplit("/", 1)[-1].split("?")[0]
+    return int(database) if database.isdigit() else 0
+
+
+# Pub/sub channels, unlike keys, are shared by every database of a Redis server: on a
+# database other than 0 they carry its number (two installations, or two test runs).
+REDIS_DATABASE = _redis_database(REDIS_URL)
+
+
 CHANNEL_LAYERS = {
     "default": {
         # Pub/sub delivers to whoever listens, with no per-channel capacity to overflow;
         # a view that connects late catches up from the stream buffer instead.
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": f"asgi.db{REDIS_DATABASE}" if REDIS_DATABASE else "asgi",
+        },
     }
 }
 

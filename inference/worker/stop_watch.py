@@ -101,7 +101,7 @@ class StopWatch:
         """Subscribe, ask about every watched answer, then take announcements as they come."""
         pubsub = client().pubsub()
         try:
-            pubsub.subscribe(keys.STOPS_CHANNEL)
+            pubsub.subscribe(keys.stops_channel())
             # Subscribed once Redis says so: from then on no stop goes unheard.
             while (message := pubsub.get_message(timeout=self.poll_seconds)) is None:
                 pass

@@ -65,14 +65,13 @@ def forget(message_id: int) -> None:
     client().delete(text_key(message_id), stop_key(message_id))
 
 
-STOPS_CHANNEL = keys.STOPS_CHANNEL
 
 
 def request_stop(message_id: int) -> None:
     """Flag the answer as stopped, then tell the workers listening (inference.worker.stop_watch)."""
     pipe = client().pipeline()
     pipe.set(stop_key(message_id), b"1", ex=KEEP_SECONDS)
-    pipe.publish(STOPS_CHANNEL, str(message_id))
+    pipe.publish(keys.stops_channel(), str(message_id))
     pipe.execute()
 
 

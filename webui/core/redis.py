@@ -36,8 +36,15 @@ class keys:  # noqa: N801  (a namespace, read as `keys.stream(42)`)
         """Set when someone asked to stop the answer."""
         return f"{PREFIX}stop:{message_id}"
 
-    # Pub/sub: every stop is announced here too, so that workers hear it at once.
-    STOPS_CHANNEL = f"{PREFIX}stops"
+    @staticmethod
+    def stops_channel() -> str:
+        """Pub/sub: every stop is announced here too, so that workers hear it at once.
+
+        Channels, unlike keys, are shared by every database of a Redis server: on one
+        other than 0 the channel names it (settings.REDIS_DATABASE).
+        """
+        database = settings.REDIS_DATABASE
+        return f"{PREFIX}db{database}:stops" if database else f"{PREFIX}stops"
 
     @staticmethod
     def held(message_id: int) -> str:
