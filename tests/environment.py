@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / "var" / f"test-{os.getpid()}"
-RUN_DIR.mkdir(parents=True, exist_ok=True)
+RUN_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -63,6 +63,11 @@ if not _redis_answers(_redis_base):
 os.environ["REDIS_URL"] = (
     _redis_base.rsplit("/", 1)[0] + "/" + os.environ.get("HOMEFIRE_TEST_REDIS_DB", "15")
 )
+# Model downloads reach only public addresses unless allowed: the test run allows the one
+# port on this machine where its model server listens (tests.model_server), for every
+# process it starts.
+MODEL_SERVER_PORT = free_port()
+os.environ["HOMEFIRE_DOWNLOAD_ALLOW"] = f"127.0.0.1:{MODEL_SERVER_PORT}"
 os.environ["HOMEFIRE_VAR_DIR"] = str(RUN_DIR)
 os.environ["HOMEFIRE_TEST_DB"] = str(RUN_DIR / "test.sqlite3")
 os.environ.setdefault("HOMEFIRE_WORKER_TIMEOUT", "4")

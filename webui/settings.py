@@ -1,9 +1,11 @@
 """Homefire settings, read from the environment with safe defaults for one office machine."""
 
+import ipaddress
 import logging
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -11,7 +13,8 @@ from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HOMEFIRE_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Only Homefire's own user may enter: it holds the database, the secret key, backups.
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 _TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -68,6 +71,14 @@ def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 def _env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _env_networks(name: str) -> list[str]:
+    """Read comma-separated addresses or networks (CIDR); refuse anything else."""
+    try:
+        return [str(ipaddress.ip_network(item, strict=False)) for item in _env_list(name, "")]
+    except ValueError:
+        raise _refuse(name, "expected addresses or networks, e.g. 127.0.0.1,10.0.0.0/8") from None
 
 
 def _secret_key() -> str:
@@ -188,8 +199,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _redis_database(url: str) -> int:
-    """The database number a redis:// URL names (0 when it names none)."""
-    database = url.rsplit("/", 1)[-1].split("?")[0]
+    """The database number a redis:// or rediss:// URL names, read as redis-py reads it:
+    `?db=` first, then the path (0 when it names none)."""
+    parts = urlsplit(url)
+    database = parse_qs(parts.query).get("db", [parts.path.strip("/")])[0]
     return int(database) if database.isdigit() else 0
 
 
@@ -222,12 +235,21 @@ HOMEFIRE = {
     "WORKER_HEARTBEAT_TIMEOUT": _env_int("HOMEFIRE_WORKER_TIMEOUT", 15),
     "WORKER_HEARTBEAT_INTERVAL": _env_float("HOMEFIRE_WORKER_HEARTBEAT", 3.0),
     "MAX_MESSAGE_CHARS": _env_int("HOMEFIRE_MAX_MESSAGE_CHARS", 32000),
+    # Messages one import may hold (conversations count against it too).
+    "IMPORT_MAX_MESSAGES": _env_int("HOMEFIRE_IMPORT_MAX_MESSAGES", 10000),
     "DEFAULT_MAX_TOKENS": _env_int("HOMEFIRE_MAX_TOKENS", 512),
     # API requests one user may have queued or streaming at once; more get a 429.
     "API_MAX_ACTIVE": _env_int("HOMEFIRE_API_MAX_ACTIVE", 4),
+    # Request bodies the web server reads (webui.ops.webserver): from anyone, and from a
+    # signed-in staff member (a model file uploaded in admin).
+    "MAX_REQUEST_BYTES": _env_int("HOMEFIRE_MAX_REQUEST_BYTES", 32 * 1024 * 1024),
+    "MAX_UPLOAD_BYTES": _env_int("HOMEFIRE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024),
     # /metrics wants "Authorization: Bearer <token>"; without a token, only this machine.
     "METRICS_TOKEN": os.environ.get("HOMEFIRE_METRICS_TOKEN", ""),
     "MODELS_DIR": Path(os.environ.get("HOMEFIRE_MODELS_DIR", VAR_DIR / "models")),
+    # Model downloads reach public addresses only, and these: addresses or networks (CIDR),
+    # each optionally with :port (webui.registry.destination reads them).
+    "DOWNLOAD_ALLOW": _env_list("HOMEFIRE_DOWNLOAD_ALLOW", ""),
     # Running a team: the initial sign-up policy (then set in admin), days to keep
     # conversations (0: forever; then set in admin), whether staff may read members'
     # conversations (each read is audited), and log-in throttling.
@@ -237,6 +259,9 @@ HOMEFIRE = {
     "LOGIN_FAILURES_PER_ACCOUNT": _env_int("HOMEFIRE_LOGIN_FAILURES", 5),
     "LOGIN_FAILURES_PER_ADDRESS": _env_int("HOMEFIRE_LOGIN_FAILURES_PER_ADDRESS", 20),
     "LOGIN_THROTTLE_SECONDS": _env_int("HOMEFIRE_LOGIN_THROTTLE_SECONDS", 900),
+    # Reverse proxies whose X-Forwarded-For is believed (webui.core.client_address);
+    # empty: every request's address is the connection's own.
+    "TRUSTED_PROXIES": _env_networks("HOMEFIRE_TRUSTED_PROXIES"),
 }
 
 _LOG_LEVELS = tuple(name.lower() for name in logging.getLevelNamesMapping())
@@ -305,6 +330,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "purge-old-conversations": {
         "task": "chat.purge_old_conversations",
+        "schedule": 3600.0,
+        "options": {"queue": "housekeeping", "expires": 3600 * 0.9},
+    },
+    "delete-abandoned-imports": {
+        "task": "chat.delete_abandoned_imports",
         "schedule": 3600.0,
         "options": {"queue": "housekeeping", "expires": 3600 * 0.9},
     },

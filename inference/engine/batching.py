@@ -24,7 +24,7 @@ import llama_cpp as lc
 import numpy as np
 
 from inference.engine.arriving_group import ArrivingGroup
-from inference.engine.contract import Figures, Prompt, Sampling, common_prefix
+from inference.engine.contract import AnswerFailed, Figures, Prompt, Sampling, common_prefix
 from inference.engine.mailbox import Mailbox
 from inference.engine.stopping import StopScanner
 
@@ -40,6 +40,16 @@ REUSE_MIN_TOKENS = 64
 # the next step's threads take every core. Once per answer
 # (docs/decisions/engine-first-token-pause.md).
 FIRST_TOKEN_PAUSE = 0.002
+# The longest part of an exception's text that goes into an answer's reason.
+REASON_CHARS = 200
+
+
+def _failed(doing: str, exc: BaseException) -> AnswerFailed:
+    """The error that ends one answer, saying what it was doing and what went wrong."""
+    detail = str(exc)[:REASON_CHARS]
+    error = AnswerFailed(f"This answer failed while {doing} ({type(exc).__name__}: {detail}).")
+    error.__cause__ = exc
+    return error
 
 
 @dataclass
@@ -221,10 +231,15 @@ class BatchEngine:
                 if any(s.job for s in self.slots):
                     self._step()
             except Exception as exc:  # never leave a caller waiting forever
+                # Only what the whole batch shares gets here (llama_decode): what one
+                # answer does wrong ends that answer alone (see _fail).
                 log.exception("batch step failed")
                 for slot in self.slots:
                     if slot.job:
                         self._finish(slot.job, error=exc)
+                        # Its cache may hold tokens that were never decoded.
+                        lc.llama_memory_seq_rm(self.memory, slot.seq, 0, -1)
+                        slot.tokens.clear()
 
     def _collect(self, *, block: bool, timeout: float | None = None) -> None:
         try:
@@ -239,10 +254,11 @@ class BatchEngine:
 
     def _admit(self) -> None:
         """Give free slots to waiting jobs: interactive first, then round-robin by user."""
-        for job in [job for job in self.waiting if job.should_stop()]:  # stopped in line
+        for job in [job for job in self.waiting if self._stopping(job)]:  # stopped in line
             self.waiting.remove(job)
-            job.figures.finish_reason = "stopped"
-            self._finish(job, flush=False)
+            if not job.done:
+                job.figures.finish_reason = "stopped"
+                self._finish(job, flush=False)
         while self.waiting and (free := [s for s in self.slots if s.job is None]):
             job = next_fair(self.waiting, self.last_turn)
             self.waiting.remove(job)
@@ -254,11 +270,18 @@ class BatchEngine:
             del slot.tokens[keep:]
             job.pending = list(tokens[keep:])
             job.slot, slot.job = slot, job
-            job.sampler = self._sampler(job.sampling)
-            job.scanner = StopScanner(job.sampling.stop)
             job.figures.prompt_tokens = len(tokens)
             job.figures.cached_tokens = keep
             job.figures.finish_reason = "length"
+            try:
+                job.sampler = self._sampler(job.sampling)
+            except Exception as exc:
+                self._fail(job, _failed("setting up its sampling", exc))
+                continue
+            try:
+                job.scanner = StopScanner(job.sampling.stop)
+            except Exception as exc:
+                self._fail(job, _failed("reading its stop sequences", exc))
 
     @staticmethod
     def _slot_for(tokens: list[int], free: list[Slot]) -> tuple[Slot, int]:
@@ -281,14 +304,18 @@ class BatchEngine:
             return None
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
         seed = lc.LLAMA_DEFAULT_SEED if sampling.seed is None else sampling.seed
-        for sampler in (
-            lc.llama_sampler_init_top_k(40),
-            lc.llama_sampler_init_top_p(sampling.top_p, 1),
-            lc.llama_sampler_init_min_p(0.05, 1),
-            lc.llama_sampler_init_temp(sampling.temperature),
-            lc.llama_sampler_init_dist(seed),
-        ):
-            lc.llama_sampler_chain_add(chain, sampler)
+        try:
+            for make, args in (
+                (lc.llama_sampler_init_top_k, (40,)),
+                (lc.llama_sampler_init_top_p, (sampling.top_p, 1)),
+                (lc.llama_sampler_init_min_p, (0.05, 1)),
+                (lc.llama_sampler_init_temp, (sampling.temperature,)),
+                (lc.llama_sampler_init_dist, (seed,)),
+            ):
+                lc.llama_sampler_chain_add(chain, make(*args))  # the chain frees what it holds
+        except Exception:
+            lc.llama_sampler_free(chain)
+            raise
         return chain
 
     def _step(self) -> None:
@@ -297,9 +324,10 @@ class BatchEngine:
         The batch lists sequences in slot order, so that llama.cpp can put them all in one
         pass (it needs consecutive sequence ids; see _slot_for).
         """
-        for job in [s.job for s in self.slots if s.job and s.job.should_stop()]:
-            job.figures.finish_reason = "stopped"
-            self._finish(job)
+        for job in [s.job for s in self.slots if s.job and self._stopping(s.job)]:
+            if not job.done:
+                job.figures.finish_reason = "stopped"
+                self._finish(job)
         active = [s.job for s in self.slots if s.job]
         # Long prompts go in chunks, so the conversations already streaming keep going.
         room = self.n_batch - sum(1 for job in active if not job.pending)
@@ -339,25 +367,49 @@ class BatchEngine:
         return n
 
     def _sample(self, job: Job, index: int) -> None:
-        token = self._pick(job, index)
-        if lc.llama_vocab_is_eog(self.vocab, token):
-            job.figures.finish_reason = "stop"
-            self._finish(job)
+        """Take one answer's next token: what goes wrong here ends that answer alone."""
+        doing = "picking its next token"
+        try:
+            token = self._pick(job, index)
+            if lc.llama_vocab_is_eog(self.vocab, token):
+                job.figures.finish_reason = "stop"
+                self._finish(job)
+                return
+            if job.first_step is None:
+                job.first_step = self.steps
+            job.figures.mark_token()
+            job.last_token = token
+            doing = "turning its tokens into text"
+            piece = job.decoder.decode(self._piece(token))
+            doing = "looking for its stop sequences"
+            text, hit = job.scanner.feed(piece)
+            doing = "checking its length"
+            full = (
+                job.figures.completion_tokens >= min(job.sampling.max_tokens, job.prompt.max_tokens)
+                or len(job.slot.tokens) + 1 >= self.n_ctx
+            )
+        except Exception as exc:
+            self._fail(job, _failed(doing, exc))
             return
-        if job.first_step is None:
-            job.first_step = self.steps
-        job.figures.mark_token()
-        job.last_token = token
-        text, hit = job.scanner.feed(job.decoder.decode(self._piece(token)))
         job.emit(text)
         if hit:
             job.figures.finish_reason = "stop"
             self._finish(job, flush=False)
-        elif (
-            job.figures.completion_tokens >= min(job.sampling.max_tokens, job.prompt.max_tokens)
-            or len(job.slot.tokens) + 1 >= self.n_ctx
-        ):
+        elif full:
             self._finish(job)
+
+    def _stopping(self, job: Job) -> bool:
+        """Whether the answer was asked to stop; an answer that cannot say has failed."""
+        try:
+            return bool(job.should_stop())
+        except Exception as exc:
+            self._fail(job, _failed("asking whether to stop", exc))
+            return True
+
+    def _fail(self, job: Job, error: AnswerFailed) -> None:
+        """End one answer with the reason it failed; the others go on as if it never came."""
+        log.warning("answer failed alone: %s", error, exc_info=error.__cause__)
+        self._finish(job, flush=False, error=error)
 
     def _pick(self, job: Job, index: int) -> int:
         """The next token from the logits of batch row `index`.
@@ -384,7 +436,10 @@ class BatchEngine:
             return
         job.done = True
         if flush and error is None:
-            job.emit(job.scanner.flush() + job.decoder.decode(b"", final=True))
+            try:
+                job.emit(job.scanner.flush() + job.decoder.decode(b"", final=True))
+            except Exception as exc:
+                error = _failed("ending its text", exc)
         if error is not None:
             job.out.put(error)
         job.out.put(_END, last=True)

@@ -18,8 +18,16 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-class PromptTooLong(ValueError):
+class PromptRefused(ValueError):
+    """The prompt cannot be built from this conversation; the text says why, for its reader."""
+
+
+class PromptTooLong(PromptRefused):
     """The newest message alone does not fit in the model's context."""
+
+
+class AnswerFailed(RuntimeError):
+    """One answer could not go on (the others decoded beside it do); the text says why."""
 
 
 @dataclass
@@ -77,7 +85,8 @@ class TextModel(Protocol):
         """Render a conversation with the model's chat template, fitted to its context.
 
         `answer_prefix` is the start of the answer, already written, for the model to go on
-        from. Raises PromptTooLong when even the newest message alone does not fit.
+        from. Raises PromptTooLong when even the newest message alone does not fit, and
+        another PromptRefused when the chat template cannot render it within its limits.
         """
         ...
 

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 
 from llama_cpp import Llama
-from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from inference.engine import options
 from inference.engine.batching import BatchEngine, Job
 from inference.engine.contract import Figures, Prompt, PromptTooLong, Sampling, common_prefix
+from inference.engine.template import ChatTemplate
 
 
 class LlamaModel:
@@ -45,10 +45,10 @@ class LlamaModel:
             chat_template, self.llm.metadata.get("tokenizer.chat_template")
         )
         eos, bos = self.llm.token_eos(), self.llm.token_bos()
-        # Jinja2ChatFormatter renders in jinja2's immutable sandbox: a GGUF's template
-        # is data from a file, not code to trust.
-        self._formatter = Jinja2ChatFormatter(
-            template=self.template,
+        # A GGUF's template is code from whoever made the file: rendered in jinja2's
+        # sandbox, within limits of steps, characters and time (template.py).
+        self._template = ChatTemplate(
+            self.template,
             eos_token=self.llm._model.token_get_text(eos) if eos != -1 else "",
             bos_token=self.llm._model.token_get_text(bos) if bos != -1 else "",
         )
@@ -74,7 +74,7 @@ class LlamaModel:
         self.llm.close()
 
     def _tokens(self, messages: Sequence[dict]) -> list[int]:
-        text = self._formatter(messages=list(messages)).prompt
+        text = self._template.render(messages)
         return self.llm.tokenize(text.encode(), add_bos=True, special=True)
 
     def build_prompt(
@@ -84,7 +84,8 @@ class LlamaModel:
 
         `answer_prefix` is the start of the answer, already written: the prompt ends with
         it, after the template's opening of the assistant's turn and with no end of turn,
-        so that the model goes on writing the same answer.
+        so that the model goes on writing the same answer. Raises PromptTooLong, or
+        TemplateFailed when the template cannot render the history within its limits.
         """
         prefix = (
             self.llm.tokenize(answer_prefix.encode(), add_bos=False, special=False)
@@ -135,8 +136,10 @@ class LlamaModel:
     @cached_property
     def _turn_overhead(self) -> int:
         """The tokens the template adds around one turn's text."""
-        empty = {"role": "user", "content": ""}
-        return max(len(self._tokens([empty, empty])) - len(self._tokens([empty])), 0)
+        # A question and its answer: templates that want turns to alternate refuse two
+        # questions in a row.
+        question, answer = {"role": "user", "content": ""}, {"role": "assistant", "content": ""}
+        return max(len(self._tokens([question, answer])) - len(self._tokens([question])), 0)
 
     def build_raw_prompt(self, text: str, max_tokens: int) -> Prompt:
         """Tokenize a plain prompt as it is, with no chat template."""

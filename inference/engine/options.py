@@ -11,6 +11,6 @@ KV_CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
 
 
 def chat_template(override: str, from_file: str | None) -> str:
-    """The template to render prompts with: the admin's override (checked in a sandbox when
-    saved), else the file's own, else a plain one."""
+    """The template to render prompts with: the admin's override, else the file's own (both
+    checked on sample conversations when saved or registered), else a plain one."""
     return override.strip() or from_file or FALLBACK_TEMPLATE

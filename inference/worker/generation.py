@@ -3,19 +3,21 @@
 import logging
 from collections.abc import Callable
 
-from inference.engine.contract import Figures, PromptTooLong, Sampling, TextModel
+from inference.engine.contract import AnswerFailed, Figures, PromptRefused, Sampling, TextModel
 from inference.worker.start_notice import StartNotice
 from inference.worker.stop_watch import stop_watch
 from inference.worker.streamer import Streamer, streaming
 from webui.chat import answers, selectors
 from webui.chat.models import Message
+from webui.chat.sampling import SamplingRejected
 
 log = logging.getLogger(__name__)
 
 
 def sampling_for(message: Message) -> Sampling:
     """How to sample the answer: its own, its conversation's or its model's settings, within
-    the model's bounds (webui.chat.selectors.answer_sampling)."""
+    the model's bounds (webui.chat.selectors.answer_sampling); raises SamplingRejected for a
+    stored setting that cannot be used."""
     return Sampling(**selectors.answer_sampling(message))
 
 
@@ -38,13 +40,16 @@ def generate_reply(
         return None
     streamer = Streamer(message, StartNotice(message, also=started))
     figures = Figures()
-    sampling = sampling_for(message)
     # A claimed answer that has text already was cut at its length limit and is being
     # continued: the model goes on from that text, and the answer grows.
-    earlier_text, earlier_tokens = message.content, message.completion_tokens or 0
+    earlier = (message.content, message.completion_tokens or 0)
+    earlier_text = earlier[0]
+    # From the claim on, whatever fails ends the answer failed with its reason: the
+    # worker is alive, so nothing else would end an answer it left streaming.
     try:
+        sampling = sampling_for(message)
         history = selectors.prompt_history(message)
-        if message.sampling.get("raw"):
+        if (message.sampling or {}).get("raw"):  # checked by sampling_for
             prompt = model.build_raw_prompt(history[-1]["content"], sampling.max_tokens)
         elif earlier_text:
             streamer.resume_from(earlier_text)
@@ -65,23 +70,44 @@ def generate_reply(
             ):
                 streamer.add(chunk)
         streamer.flush()
-        figures.completion_tokens += earlier_tokens
-    except PromptTooLong as exc:
-        return _finish(message, streamer, figures, Message.Status.FAILED, str(exc))
+    except SamplingRejected as exc:
+        reason = f"This answer's settings cannot be used: {exc}"
+        return _finish(message, streamer, figures, Message.Status.FAILED, reason, earlier=earlier)
+    except PromptRefused as exc:  # too long, or a template that cannot render it
+        return _finish(message, streamer, figures, Message.Status.FAILED, str(exc), earlier=earlier)
+    except AnswerFailed as exc:  # the decoder ended this answer alone, saying why
+        log.warning("answer %s failed: %s", message_id, exc)
+        _flush_quietly(streamer)
+        return _finish(message, streamer, figures, Message.Status.FAILED, str(exc), earlier=earlier)
     except Exception as exc:
         log.exception("answer %s failed", message_id)
-        streamer.flush()
+        _flush_quietly(streamer)
         reason = f"The model failed while answering ({type(exc).__name__}). Try again."
-        return _finish(message, streamer, figures, Message.Status.FAILED, reason)
+        return _finish(message, streamer, figures, Message.Status.FAILED, reason, earlier=earlier)
     status = Message.Status.STOPPED if figures.finish_reason == "stopped" else Message.Status.DONE
-    return _finish(message, streamer, figures, status, truncated=prompt.dropped_turns)
+    return _finish(
+        message, streamer, figures, status, truncated=prompt.dropped_turns, earlier=earlier
+    )
 
 
-def _finish(message, streamer, figures, status, error="", truncated=0) -> str:
+def _flush_quietly(streamer: Streamer) -> None:
+    """Send what is left of a failed answer's text, if Redis takes it: the answer is stored
+    with its text and reason either way."""
+    try:
+        streamer.flush()
+    except Exception:
+        log.exception("the last text of answer %s was not sent", streamer.message.pk)
+
+
+def _finish(message, streamer, figures, status, error="", truncated=0, earlier=("", 0)) -> str:
+    """Store the answer's end; `earlier`: the text and tokens it had before this run."""
     streamer.notice.cancel()
+    # A continued answer whose run failed before resuming keeps the text it had.
+    content = streamer.text or earlier[0]
+    figures.completion_tokens += earlier[1]
     answers.finish(
         message=message,
-        content=streamer.text,
+        content=content,
         status=status,
         error=error,
         prompt_tokens=figures.prompt_tokens or None,

@@ -267,3 +267,66 @@ def test_answers_still_being_written_when_the_model_is_unloaded_end_with_an_erro
     assert outcome == [UNLOADED, UNLOADED]
     with pytest.raises(RuntimeError, match="unloaded"):
         next(model.stream(prompt, Sampling(0.0, 1.0, 8), Figures(), bool))
+
+
+class _BrokenDecoder:
+    """Detokenizing that fails: as a broken vocabulary entry would."""
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        raise UnicodeError("no text for these bytes")
+
+
+def _stops_asking():
+    raise RuntimeError("the stop flag could not be read")
+
+
+# Each fails at a different step of one answer: building its sampler, stop scanning, its
+# length check, detokenizing, asking whether to stop.
+BROKEN = {
+    "sampler": {"sampling": Sampling(0.7, 0.9, 64, seed="7")},
+    "stop scanning": {"sampling": Sampling(0.0, 1.0, 64, stop=[5])},
+    "length": {"sampling": Sampling(0.0, 1.0, "64")},
+    "detokenizing": {"decoder": _BrokenDecoder()},
+    "stop flag": {"should_stop": _stops_asking},
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN)
+def test_an_answer_that_cannot_go_on_fails_alone_and_the_others_never_notice(model, broken):
+    import time
+
+    from inference.engine.batching import Job
+    from inference.engine.contract import AnswerFailed
+
+    alone = [_answer(model, q, max_tokens=64)[0] for q in QUESTIONS[:2]]
+    good = [
+        Job(
+            model.build_prompt([{"role": "user", "content": q}], 64),
+            Sampling(0.0, 1.0, 64),
+            Figures(),
+            bool,
+        )
+        for q in QUESTIONS[:2]
+    ]
+    texts: dict = {}
+    threads = [_run(model, job, texts) for job in good]
+    deadline = time.monotonic() + 60
+    while not all(job.figures.completion_tokens for job in good) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    fields = {"sampling": Sampling(0.0, 1.0, 64), "should_stop": bool, **BROKEN[broken]}
+    bad = Job(
+        model.build_prompt([{"role": "user", "content": QUESTIONS[2]}], 64),
+        fields.pop("sampling"),
+        Figures(),
+        fields.pop("should_stop"),
+    )
+    for name, value in fields.items():
+        setattr(bad, name, value)
+    with pytest.raises(AnswerFailed) as failed:
+        "".join(model.engine.stream(bad))
+    for thread in threads:
+        thread.join(timeout=120)
+    assert [texts.get(id(job)) for job in good] == alone
+    assert "This answer failed while" in str(failed.value)
+    # The engine goes on serving: a new answer is what it is alone.
+    assert _answer(model, QUESTIONS[0], max_tokens=64)[0] == alone[0]

@@ -99,3 +99,60 @@ def test_an_answer_counts_as_streaming_while_it_streams(answer):
     before = streaming.count
     generate_reply(answer.pk, model=Counting(["a", "b"]), worker_name="w")
     assert seen == [before + 1, before + 1] and streaming.count == before
+
+
+@pytest.mark.parametrize(
+    ("sampling", "named"),
+    [
+        ({"temperature": "hot"}, "'temperature'"),
+        ({"seed": "7"}, "'seed'"),
+        ({"stop": [True]}, "'stop'"),
+        (["not", "settings"], "'sampling'"),
+    ],
+)
+def test_stored_settings_that_cannot_be_used_fail_the_answer_naming_them(answer, sampling, named):
+    Message.objects.filter(pk=answer.pk).update(sampling=sampling)
+    model = CannedModel(["never"])
+    assert generate_reply(answer.pk, model=model, worker_name="w") == "failed"
+    answer.refresh_from_db()
+    assert answer.status == "failed" and named in answer.error
+    assert answer.error.startswith("This answer's settings cannot be used:")
+    assert model.prompts == []  # refused before the model saw it
+
+
+def test_a_continued_answer_that_fails_keeps_its_text_and_tokens(answer):
+    Message.objects.filter(pk=answer.pk).update(
+        content="Once upon a time", completion_tokens=4, sampling={"seed": "7"}
+    )
+    assert generate_reply(answer.pk, model=CannedModel(["x"]), worker_name="w") == "failed"
+    answer.refresh_from_db()
+    assert (answer.content, answer.completion_tokens) == ("Once upon a time", 4)
+    Message.objects.filter(pk=answer.pk).update(status="queued", sampling={})
+    model = CannedModel([" there", " was"], fail_after=1)
+    assert generate_reply(answer.pk, model=model, worker_name="w") == "failed"
+    answer.refresh_from_db()
+    assert (answer.content, answer.completion_tokens) == ("Once upon a time there", 5)
+
+
+def test_whatever_fails_before_the_first_token_ends_the_answer_failed(answer):
+    class Broken(CannedModel):
+        def build_prompt(self, messages, max_tokens, *, answer_prefix=""):
+            raise KeyError("template")
+
+    assert generate_reply(answer.pk, model=Broken([]), worker_name="w") == "failed"
+    answer.refresh_from_db()
+    assert answer.status == "failed" and "model failed while answering (KeyError)" in answer.error
+
+
+def test_the_decoders_reason_for_failing_one_answer_is_kept(answer):
+    from inference.engine.contract import AnswerFailed
+
+    class Failing(CannedModel):
+        def stream(self, *args, **kwargs):
+            yield "some "
+            raise AnswerFailed("This answer failed while picking its next token (X: y).")
+
+    assert generate_reply(answer.pk, model=Failing([]), worker_name="w") == "failed"
+    answer.refresh_from_db()
+    assert answer.error == "This answer failed while picking its next token (X: y)."
+    assert answer.content == "some "

@@ -8,7 +8,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
     path("invite/<str:token>/", views.signup, name="invite"),
-    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/", views.password_change, name="password_change"),
     path(
         "password/done/",
         auth_views.PasswordChangeDoneView.as_view(),

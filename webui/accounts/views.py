@@ -1,5 +1,5 @@
-"""Sign-up, under the team's sign-up policy; logging in is Django's view, throttled;
-deleting one's own account."""
+"""Sign-up, under the team's sign-up policy; logging in and changing one's password are
+Django's views, throttled; deleting one's own account (its password check throttled too)."""
 
 from django import forms
 from django.contrib.auth import login, logout
@@ -10,9 +10,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from webui.accounts.deletion import delete_account
-from webui.accounts.forms import SignUpForm
+from webui.accounts.forms import SignUpForm, ThrottledPasswordChangeForm
+from webui.core.client_address import client_address
 from webui.team.signup import SignupRefused, admit, signup_pass
-from webui.team.throttle import ThrottledAuthenticationForm
+from webui.team.throttle import ThrottledAuthenticationForm, password_check
 
 
 @require_http_methods(["GET", "POST"])
@@ -43,24 +44,38 @@ login_view = auth_views.LoginView.as_view(
 )
 
 
+class _PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = ThrottledPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
+password_change = _PasswordChangeView.as_view()
+
+
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput, help_text="Your password, to confirm.")
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, address: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.address = address
 
     def clean_password(self):
         password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError("That is not your password.")
+        with password_check(self.user.get_username(), self.address):
+            if not self.user.check_password(password):
+                raise forms.ValidationError("That is not your password.")
         return password
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def account_delete(request):
-    form = DeleteAccountForm(request.POST or None, user=request.user)
+    form = DeleteAccountForm(
+        request.POST or None, user=request.user, address=client_address(request)
+    )
     if request.method == "POST" and form.is_valid():
         user = request.user
         logout(request)

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from webui.api.models import ApiKey
+from webui.core.admin_lookups import ShownFieldsAdmin
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ShownFieldsAdmin):
     list_display = [
         "name",
         "user",

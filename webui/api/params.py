@@ -1,10 +1,10 @@
 """Validate request bodies before anything reaches a worker (or llama.cpp)."""
 
 import json
-import math
 from dataclasses import dataclass, field
 
 from webui.api.errors import ApiError
+from webui.chat.sampling import SamplingRejected, clean_sampling
 
 ROLES = {"system", "user", "assistant"}
 MAX_BODY_BYTES = 1_000_000
@@ -21,6 +21,8 @@ COMMON = {
     "user",
 }
 CHAT_KEYS = COMMON | {"messages", "max_completion_tokens", "store"}
+# What the one check of sampling settings takes from a request (webui.chat.sampling).
+SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stop")
 COMPLETION_KEYS = COMMON | {"prompt"}
 
 
@@ -44,22 +46,13 @@ def parse_body(body: bytes) -> dict:
         raise ApiError(f"The request body is larger than {MAX_BODY_BYTES:,} bytes.")
     try:
         data = json.loads(body or b"null", parse_constant=_reject_constant)
+    except RecursionError:
+        raise ApiError("The request body is JSON nested too deeply.") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(f"The request body is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise ApiError("The request body must be a JSON object.")
     return data
-
-
-def _number(data: dict, name: str, low: float, high: float) -> float | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ApiError(f"'{name}' must be a number.", param=name)
-    if not low <= value <= high:
-        raise ApiError(f"'{name}' must be between {low} and {high}.", param=name)
-    return float(value)
 
 
 def _integer(data: dict, name: str, low: int, high: int) -> int | None:
@@ -73,17 +66,12 @@ def _integer(data: dict, name: str, low: int, high: int) -> int | None:
     return value
 
 
-def _stops(data: dict) -> list[str]:
-    stop = data.get("stop")
-    if stop is None:
-        return []
-    stops = [stop] if isinstance(stop, str) else stop
-    if not isinstance(stops, list) or len(stops) > 4:
-        raise ApiError("'stop' must be a string or a list of up to 4 strings.", param="stop")
-    for item in stops:
-        if not isinstance(item, str) or not 0 < len(item) <= 200:
-            raise ApiError("Each 'stop' must be a string of 1 to 200 characters.", param="stop")
-    return stops
+def _sampling(data: dict) -> dict:
+    """The request's sampling settings, through the one check every answer's settings pass."""
+    try:
+        return clean_sampling({name: data.get(name) for name in SAMPLING_KEYS})
+    except SamplingRejected as exc:
+        raise ApiError(str(exc), param=exc.field) from None
 
 
 def _text(content, where: str) -> str:
@@ -126,14 +114,7 @@ def _common(data: dict, allowed: set[str]) -> tuple[str, dict, bool, bool]:
     options = data.get("stream_options") or {}
     if not isinstance(options, dict) or set(options) - {"include_usage"}:
         raise ApiError("'stream_options' may hold only include_usage.", param="stream_options")
-    sampling = {
-        "temperature": _number(data, "temperature", 0, 2),
-        "top_p": _number(data, "top_p", 0, 1),
-        "max_tokens": _integer(data, "max_tokens", 1, 1_000_000),
-        "seed": _integer(data, "seed", 0, 2**31 - 1),
-        "stop": _stops(data),
-    }
-    return model, sampling, stream, bool(options.get("include_usage"))
+    return model, _sampling(data), stream, bool(options.get("include_usage"))
 
 
 def check_model_bounds(sampling: dict, model) -> None:
@@ -154,12 +135,9 @@ def check_model_bounds(sampling: dict, model) -> None:
 
 def chat_request(data: dict) -> Request:
     model, sampling, stream, usage = _common(data, CHAT_KEYS)
-    if (limit := _integer(data, "max_completion_tokens", 1, 1_000_000)) is not None:
-        sampling["max_tokens"] = limit
     store = data.get("store", False)
     if not isinstance(store, bool):
         raise ApiError("'store' must be true or false.", param="store")
-    sampling = {k: v for k, v in sampling.items() if v not in (None, [])}
     return Request(model, _messages(data), stream, usage, sampling=sampling, store=store)
 
 
@@ -170,6 +148,5 @@ def completion_request(data: dict) -> Request:
         prompt = prompt[0]
     if not isinstance(prompt, str) or not prompt:
         raise ApiError("'prompt' must be a non-empty string.", param="prompt")
-    sampling = {k: v for k, v in sampling.items() if v not in (None, [])}
     sampling["raw"] = True
     return Request(model, [{"role": "user", "content": prompt}], stream, usage, True, sampling)

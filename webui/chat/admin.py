@@ -3,11 +3,29 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from webui.chat.audited_read import may_read
 from webui.chat.models import Conversation, Message
+from webui.core.admin_lookups import ShownFieldsAdmin
+from webui.team import audit
+
+
+class MembersWordsAdmin(ShownFieldsAdmin):
+    """Conversations and messages: members' words are looked into only as the audited read
+    allows (HOMEFIRE_ADMIN_CAN_READ and "view message"), each look in the audit log."""
+
+    def content_readable(self, request) -> bool:
+        return may_read(request.user)
+
+    def audit_content(self, request, what: str) -> None:
+        audit.record(
+            actor=request.user,
+            action="admin: searched members' words",
+            target=f"{self.model._meta.verbose_name_plural}: {what}",
+        )
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(MembersWordsAdmin):
     list_display = ["label", "owner", "model", "source", "updated_at"]
     list_filter = ["model", "source"]
     search_fields = ["owner__username"]
@@ -17,6 +35,7 @@ class ConversationAdmin(admin.ModelAdmin):
     # log before it shows the messages (webui/team/views.py).
     fields = ["label", "owner", "model", "source", "created_at", "updated_at", "read"]
     readonly_fields = fields
+    content_fields = ("title", "system_prompt", "messages__content", "messages__error")
 
     @admin.display(description="conversation", ordering="pk")
     def label(self, obj: Conversation) -> str:
@@ -34,7 +53,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(MembersWordsAdmin):
     list_display = ["id", "role", "status", "model", "worker", "completion_tokens", "created_at"]
     list_filter = ["status", "role", "model"]
     fields = [
@@ -52,6 +71,7 @@ class MessageAdmin(admin.ModelAdmin):
         "finished_at",
     ]
     readonly_fields = fields
+    content_fields = ("content", "error", "conversation__title", "conversation__system_prompt")
 
     def has_add_permission(self, request):
         return False

@@ -120,13 +120,19 @@ def progress(*, message_id: int, content: str) -> None:
 
 
 def finish(*, message: Message, content: str, status: str, error: str = "", **figures) -> None:
-    """Store the finished answer with its status and figures, count its use, tell every view."""
+    """Store the finished answer with its status and figures, count its use, tell every view.
+
+    `message` is the answer as claimed: a continued answer's completion_tokens are then
+    those of its earlier runs, which were counted when they finished.
+    """
     now = timezone.now()
-    Message.objects.filter(pk=message.pk).update(
+    stored = Message.objects.filter(pk=message.pk).update(
         content=content, status=status, error=error, finished_at=now, **figures
     )
+    if not stored:  # deleted while written: its buffer went, but the last text came after
+        transaction.on_commit(lambda: streambuffer.forget_deleted([message.pk]))
     Conversation.objects.filter(pk=message.conversation_id).update(updated_at=now)
-    _record_usage(message.pk)
+    _record_usage(message.pk, earlier_tokens=message.completion_tokens or 0)
     _announce(message)
 
 
@@ -167,8 +173,9 @@ def fail_streaming(*, message: Message, content: str, reason: str) -> bool:
     return bool(updated)
 
 
-def _record_usage(message_id: int) -> None:
-    """Count a finished answer's tokens and worker time for its owner; never raises."""
+def _record_usage(message_id: int, *, earlier_tokens: int = 0) -> None:
+    """Count a finished run of an answer, its tokens and worker time, for its owner; never
+    raises. `earlier_tokens`: what the answer had written before this run (Continue)."""
     try:
         message = (
             Message.objects.select_related("conversation__owner", "model")
@@ -185,7 +192,7 @@ def _record_usage(message_id: int) -> None:
             started_at=message.started_at,
             finished_at=message.finished_at or timezone.now(),
             prompt_tokens=message.prompt_tokens or 0,
-            completion_tokens=message.completion_tokens or 0,
+            completion_tokens=max((message.completion_tokens or 0) - earlier_tokens, 0),
         )
     except Exception:
         log.exception("usage of answer %s was not recorded", message_id)
@@ -193,4 +200,5 @@ def _record_usage(message_id: int) -> None:
 
 def came_from_api(message: Message) -> bool:
     """Whether the answer was asked for through the API (stored with its settings)."""
-    return (message.sampling or {}).get("via") == "api"
+    sampling = message.sampling
+    return isinstance(sampling, dict) and sampling.get("via") == "api"

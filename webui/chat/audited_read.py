@@ -20,11 +20,16 @@ class ReadReasonForm(forms.Form):
     )
 
 
+def may_read(user) -> bool:
+    """Whether this staff member may read members' words (every read is audited)."""
+    return settings.HOMEFIRE["ADMIN_CAN_READ"] and user.has_perm("chat.view_message")
+
+
 @require_http_methods(["GET", "POST"])
 @staff_required
 def read_conversation(request, conversation_id: int):
     """Staff read a member's conversation: only when allowed, only with a reason, audited."""
-    if not settings.HOMEFIRE["ADMIN_CAN_READ"] or not request.user.has_perm("chat.view_message"):
+    if not may_read(request.user):
         raise PermissionDenied("Reading members' conversations is turned off on this server.")
     conversation = get_object_or_404(
         Conversation.objects.select_related("owner"), pk=conversation_id

@@ -3,9 +3,12 @@
 import asyncio
 import json
 import logging
+from importlib import import_module
 
+from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.http import Http404
 
 from webui.chat import events, fragments, message_actions, paging, selectors, services
@@ -18,6 +21,11 @@ from webui.team.gate import account_refusal
 log = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 200_000
+# Close codes the page explains (static/js/chat.js); the htmx ws extension does not
+# reconnect after them.
+SIGNED_OUT = 4401  # logged out, password changed, account deactivated or deleted
+REFUSED = 4403  # the account may not use Homefire (waiting for approval)
+NOT_FOUND = 4404  # no such conversation of this user's
 MESSAGE_ACTIONS = {
     "regenerate": message_actions.message_regenerate,
     "edit": message_actions.message_edit,
@@ -44,23 +52,40 @@ def _count(value) -> int | None:
     return count if count >= 0 else None
 
 
+def _frame(text_data: str | None) -> dict | str:
+    """The browser's frame as a dict, or why it is not one the consumer can act on."""
+    if not text_data or len(text_data) > MAX_FRAME_CHARS:
+        return "That message is too large to send."
+    try:
+        data = json.loads(text_data)
+    except json.JSONDecodeError:
+        return "The browser sent something that is not JSON."
+    except RecursionError:
+        return "The browser sent JSON nested too deeply."
+    if not isinstance(data, dict) or not isinstance(data.get("action", "send"), str):
+        return "The browser sent a message this page does not understand."
+    if not isinstance(data.get("content", ""), str):
+        return "A message must be text."
+    return data
+
+
 class ConversationConsumer(AsyncWebsocketConsumer):
     """One browser tab's view of one conversation."""
 
     async def connect(self):
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
-            await self.close(code=4401)
+            await self.close(code=SIGNED_OUT)
             return
         if await database_sync_to_async(account_refusal)(self.user):
-            await self.close(code=4403)
+            await self.close(code=REFUSED)
             return
         try:
             self.conversation = await database_sync_to_async(selectors.conversation_get)(
                 user=self.user, id=int(self.scope["url_route"]["kwargs"]["conversation_id"])
             )
         except Http404:
-            await self.close(code=4404)
+            await self.close(code=NOT_FOUND)
             return
         self.drawn = Drawn(self.conversation.pk)
         # What this tab said with its last message action: how many messages come before
@@ -70,6 +95,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.groups_joined = [
             events.conversation_group(self.conversation.pk),
             events.session_group(self.scope["session"].session_key),
+            events.user_group(self.user.pk),
         ]
         # Join before reading the state: whatever streams meanwhile arrives as a delta.
         for group in self.groups_joined:
@@ -86,17 +112,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
-        if not text_data or len(text_data) > MAX_FRAME_CHARS:
-            await self.send_error("That message is too large to send.")
-            return
-        try:
-            data = json.loads(text_data)
-        except json.JSONDecodeError:
-            await self.send_error("The browser sent something that is not JSON.")
+        data = _frame(text_data)
+        if isinstance(data, str):
+            await self.send_error(data)
             return
         action = data.get("action", "send")
         if action == "send":
-            await self.send_message(str(data.get("content", "")))
+            await self.send_message(data.get("content", ""))
         elif action == "stop":
             await self.stop_message(data.get("message_id"))
         elif action in MESSAGE_ACTIONS:
@@ -131,7 +153,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             message = await database_sync_to_async(selectors.message_get)(
                 user=self.user, id=int(message_id)
             )
-        except (Http404, TypeError, ValueError):
+        except (Http404, TypeError, ValueError, OverflowError):
             await self.send_error("That message is not yours to stop.")
             return
         await database_sync_to_async(services.message_stop)(message=message)
@@ -140,16 +162,14 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         """Regenerate, edit, continue or show a version of one of this conversation's messages."""
         try:
             message = await database_sync_to_async(self._own_message)(data.get("message_id"))
-        except (Http404, TypeError, ValueError):
+        except (Http404, TypeError, ValueError, OverflowError):
             await self.send_error("That message is not yours.")
             return
         act = MESSAGE_ACTIONS[action]
         self.earlier = _count(data.get("earlier"))
         try:
             if action == "edit":
-                await database_sync_to_async(act)(
-                    message=message, content=str(data.get("content", ""))
-                )
+                await database_sync_to_async(act)(message=message, content=data.get("content", ""))
             else:
                 await database_sync_to_async(act)(message=message)
         except services.MessageRejected as exc:
@@ -198,7 +218,20 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self.refresh(event["message_id"])
 
     async def session_closed(self, event):
-        await self.close(code=4401)
+        await self.close(code=SIGNED_OUT)
+
+    async def account_changed(self, event):
+        """The account changed: stay open only while this tab's session still signs it in,
+        as the tab's next HTTP request would find (Django ends the other sessions of a
+        changed password; an inactive or deleted account signs in nowhere)."""
+        session = import_module(settings.SESSION_ENGINE).SessionStore(
+            self.scope["session"].session_key
+        )
+        user = await get_user({"session": session})  # read again, not the connect's copy
+        if user.pk != self.user.pk:
+            await self.close(code=SIGNED_OUT)
+        elif await database_sync_to_async(account_refusal)(user):
+            await self.close(code=REFUSED)
 
     # Drawing one message again: on an event, on connect, or when its look finds it changed.
 

@@ -9,7 +9,9 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
 
+from webui.chat import sampling
 from webui.chat.models import Conversation
+from webui.chat.sampling import SamplingRejected, clean_sampling
 from webui.registry.models import LLMModel
 from webui.team.access import models_for
 
@@ -25,8 +27,14 @@ class Effective:
 
 
 def max_tokens_bound(model: LLMModel) -> int:
-    """The longest answer a user may ask for (never below the model's own default)."""
-    return max(model.max_tokens_limit, model.max_tokens)
+    """The longest answer a user may ask for (never below the model's own default), within
+    what any answer may ask for."""
+    return min(max(model.max_tokens_limit, model.max_tokens), sampling.MAX_TOKENS[1])
+
+
+def temperature_bound(model: LLMModel) -> float:
+    """The highest temperature a user may choose: the admin's, within what any answer may."""
+    return min(model.temperature_max, sampling.TEMPERATURE[1])
 
 
 def effective(conversation: Conversation, model: LLMModel | None = None) -> Effective | None:
@@ -39,8 +47,10 @@ def effective(conversation: Conversation, model: LLMModel | None = None) -> Effe
 
     return Effective(
         system_prompt=conversation.system_prompt,
-        temperature=min(chosen(conversation.temperature, model.temperature), model.temperature_max),
-        top_p=min(chosen(conversation.top_p, model.top_p), 1.0),
+        temperature=min(
+            chosen(conversation.temperature, model.temperature), temperature_bound(model)
+        ),
+        top_p=min(chosen(conversation.top_p, model.top_p), sampling.TOP_P[1]),
         max_tokens=min(chosen(conversation.max_tokens, model.max_tokens), max_tokens_bound(model)),
     )
 
@@ -72,9 +82,9 @@ class SettingsForm(forms.ModelForm):
         if model is None:
             return data
         bounds = {
-            "temperature": (0.0, model.temperature_max, "Temperature"),
-            "top_p": (0.0, 1.0, "Top-p"),
-            "max_tokens": (1, max_tokens_bound(model), "Max tokens"),
+            "temperature": (sampling.TEMPERATURE[0], temperature_bound(model), "Temperature"),
+            "top_p": (*sampling.TOP_P, "Top-p"),
+            "max_tokens": (sampling.MAX_TOKENS[0], max_tokens_bound(model), "Max tokens"),
         }
         for name, (low, high, label) in bounds.items():
             value = data.get(name)
@@ -82,7 +92,17 @@ class SettingsForm(forms.ModelForm):
                 self.add_error(
                     name, f"{label} must be between {low:g} and {high:g} for {model.name}."
                 )
+        self._check_sampling(data)
         return data
+
+    def _check_sampling(self, data: dict) -> None:
+        """The one check of what any answer may use (webui.chat.sampling), for the values
+        that passed the model's bounds."""
+        names = ("temperature", "top_p", "max_tokens")
+        try:
+            clean_sampling({n: data.get(n) for n in names if n not in self.errors})
+        except SamplingRejected as exc:
+            self.add_error(exc.field, str(exc))
 
     def save(self, commit=True):
         conversation = super().save(commit=False)

@@ -27,6 +27,11 @@ def session_group(session_key: str) -> str:
     return f"session.{session_key}"
 
 
+def user_group(user_id: int) -> str:
+    """Every open socket of one account, whatever its session."""
+    return f"user.{user_id}"
+
+
 def message_delta(message_id: int, offset: int, text: str) -> MessageDelta:
     return {"type": "message.delta", "message_id": message_id, "offset": offset, "text": text}
 
@@ -37,6 +42,12 @@ def message_changed(message_id: int) -> MessageChanged:
 
 def session_closed() -> dict:
     return {"type": "session.closed"}
+
+
+def account_changed() -> dict:
+    """The account's password, standing or existence changed: each socket checks again
+    that its session still signs it in."""
+    return {"type": "account.changed"}
 
 
 def branch_changed(conversation_id: int) -> dict:

@@ -18,6 +18,8 @@ class Conversation(models.Model):
     class Source(models.TextChoices):
         CHAT = "chat"
         API = "api"
+        # Being imported: hidden until the import's last step shows it (webui.chat.transfer).
+        IMPORT = "import"
 
     title = models.CharField(max_length=200, default="New conversation")
     source = models.CharField(

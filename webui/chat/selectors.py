@@ -8,8 +8,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from webui.chat import versions
-from webui.chat.conversation_settings import effective, max_tokens_bound
+from webui.chat.conversation_settings import effective, max_tokens_bound, temperature_bound
 from webui.chat.models import Conversation, Message
+from webui.chat.sampling import clean_sampling
 
 SIDEBAR_PAGE_SIZE = 50
 
@@ -140,12 +141,14 @@ def prompt_history(message: Message) -> list[dict]:
 
 
 def answer_sampling(message: Message) -> dict:
-    """The answer's own settings (the API's, validated), else its conversation's, else its
+    """The answer's own settings (the API's, an import's), else its conversation's, else its
     model's defaults; never past the bounds the admin set for the model.
 
-    Keys: temperature, top_p, max_tokens, stop, seed (the engine's Sampling fields).
+    Keys: temperature, top_p, max_tokens, stop, seed (the engine's Sampling fields). What
+    is stored is checked again, as an old row or an imported file may hold anything: a
+    setting that cannot be used raises SamplingRejected, which names it.
     """
-    chosen = message.sampling or {}
+    chosen = clean_sampling(message.sampling)
     model = message.model
     if model is None:
         defaults = FALLBACK_SAMPLING
@@ -153,14 +156,16 @@ def answer_sampling(message: Message) -> dict:
     else:
         found = effective(message.conversation, model)
         defaults = {name: getattr(found, name) for name in FALLBACK_SAMPLING}
-        temperature_max, max_tokens = model.temperature_max, max_tokens_bound(model)
-    return {
+        temperature_max, max_tokens = temperature_bound(model), max_tokens_bound(model)
+    merged = {
         "temperature": min(chosen.get("temperature", defaults["temperature"]), temperature_max),
         "top_p": min(chosen.get("top_p", defaults["top_p"]), 1.0),
         "max_tokens": min(chosen.get("max_tokens", defaults["max_tokens"]), max_tokens),
-        "stop": list(chosen.get("stop", [])),
+        "stop": chosen.get("stop", []),
         "seed": chosen.get("seed"),
     }
+    # The defaults too: a conversation's or a model's stored value may be out of bounds.
+    return {"stop": [], "seed": None, **clean_sampling(merged)}
 
 
 def queued_answer(message_id: int) -> Message | None:

@@ -13,7 +13,8 @@ def standing_of(user) -> limits.Standing:
     allowance = limits.allowance_for(user)
     answers = Message.objects.filter(conversation__owner=user, role=Message.Role.ASSISTANT)
     since = timezone.now() - timedelta(minutes=1)
-    recent = answers.filter(created_at__gte=since).order_by("created_at")
+    # Counted from when each answer last joined the queue: a Continue is a request too.
+    recent = answers.filter(queued_at__gte=since).order_by("queued_at")
     per_minute = allowance.requests_per_minute is not None
     return limits.Standing(
         allowance=allowance,
@@ -22,9 +23,7 @@ def standing_of(user) -> limits.Standing:
         if allowance.max_active is not None
         else 0,
         last_minute=recent.count() if per_minute else 0,
-        oldest_in_minute=recent.values_list("created_at", flat=True).first()
-        if per_minute
-        else None,
+        oldest_in_minute=recent.values_list("queued_at", flat=True).first() if per_minute else None,
     )
 
 

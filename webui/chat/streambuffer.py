@@ -5,10 +5,20 @@ mid-answer reads it to catch up, then follows the live events. Offsets are byte 
 into that key, so a view can drop what it already has and never show a chunk twice.
 """
 
+import logging
+import threading
+
+import redis
+from django.db import transaction
+
 from webui.core.redis import async_client, client, keys
+
+log = logging.getLogger(__name__)
 
 # Long enough for any view to catch up after the final message is in the database.
 KEEP_SECONDS = 3600
+# Keys one DEL command takes, in a deletion of many messages.
+_KEYS_PER_COMMAND = 1000
 
 
 def text_key(message_id: int) -> str:
@@ -65,6 +75,52 @@ def forget(message_id: int) -> None:
     client().delete(text_key(message_id), stop_key(message_id))
 
 
+def forget_deleted(message_ids: list[int], *, active: list[int] | None = None) -> None:
+    """Drop what Redis holds for these deleted messages, in one round trip.
+
+    Their text and stop flags go, except for `active` answers (still being written when
+    deleted): their workers are told to stop, and the flag (no text) stays until it
+    expires, for a worker that missed the announcement. If Redis is away, the keys
+    expire on their own.
+    """
+    writing = set(active or ())
+    gone = [text_key(i) for i in message_ids]
+    gone += [stop_key(i) for i in message_ids if i not in writing]
+    pipe = client().pipeline(transaction=False)
+    for start in range(0, len(gone), _KEYS_PER_COMMAND):
+        pipe.delete(*gone[start : start + _KEYS_PER_COMMAND])
+    for message_id in writing:
+        pipe.set(stop_key(message_id), b"1", ex=KEEP_SECONDS)
+        pipe.publish(keys.stops_channel(), str(message_id))
+    try:
+        pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("could not drop the buffers of %s deleted messages: %s", len(message_ids), exc)
+
+
+_deletion = threading.local()
+
+
+def forget_when_deleted(message_id: int, *, active: bool, deletion: object, using: str) -> None:
+    """Drop a deleted message's keys (forget_deleted) once the deletion commits.
+
+    `deletion` is what Django's delete started from (post_delete's `origin`): the messages
+    one deletion takes (a conversation's, an account's) go together, after its commit, in
+    one round trip. A deletion rolled back drops nothing.
+    """
+    pending = getattr(_deletion, "pending", None)
+    if pending is None or pending[0] is not deletion:
+        pending = _deletion.pending = (deletion, [], [])
+        transaction.on_commit(lambda: _forget_pending(pending), using=using)
+    pending[1].append(message_id)
+    if active:
+        pending[2].append(message_id)
+
+
+def _forget_pending(pending: tuple[object, list[int], list[int]]) -> None:
+    if getattr(_deletion, "pending", None) is pending:
+        _deletion.pending = None
+    forget_deleted(pending[1], active=pending[2])
 
 
 def request_stop(message_id: int) -> None:

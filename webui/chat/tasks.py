@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import close_old_connections
 
-from webui.chat import reaper, retention
+from webui.chat import reaper, retention, transfer
 
 log = logging.getLogger(__name__)
 
@@ -26,5 +26,16 @@ def purge_old_conversations() -> int:
         if purged := retention.purge_old_conversations():
             log.info("retention: deleted %s old conversations", purged)
         return purged
+    finally:
+        close_old_connections()
+
+
+@shared_task(name="chat.delete_abandoned_imports")
+def delete_abandoned_imports() -> int:
+    """Delete what imports cut short by a dead process left hidden."""
+    try:
+        if deleted := transfer.imports_abandoned_delete():
+            log.info("imports: deleted %s conversations an import left unfinished", deleted)
+        return deleted
     finally:
         close_old_connections()

@@ -1,28 +1,49 @@
 """Export conversations as Markdown or JSON, and import that JSON back for its importer."""
 
 import json
-from datetime import datetime
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from webui.chat import versions
 from webui.chat.models import Conversation, Message
-from webui.registry.models import LLMModel
+from webui.chat.transfer_checks import (
+    FORMAT,
+    MESSAGE_FIGURES,
+    MESSAGE_FLOATS,
+    MESSAGE_TEXT,
+    MESSAGE_TIMES,
+    VERSION,
+    CheckedConversation,
+    ImportRejected,
+    checked_conversations,
+)
 
-FORMAT = "homefire.conversations"
-VERSION = 1
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
+__all__ = ["ImportInterrupted", "ImportRejected", "conversations_import", "export_json"]
 
-_MESSAGE_TEXT = ("role", "content", "status", "error", "worker", "finish_reason")
-_MESSAGE_FIGURES = ("prompt_tokens", "completion_tokens", "truncated_turns")
-_MESSAGE_FLOATS = ("ttft_ms", "tokens_per_second")
-_MESSAGE_TIMES = ("created_at", "started_at", "finished_at")
+logger = logging.getLogger(__name__)
+
+# One write transaction of an import holds at most this many rows, or characters
+# (the search index's triggers cost by the character): about 0.1 s on SQLite.
+BATCH_ROWS = 100
+BATCH_CHARS = 500_000
+# SQLite has one writer at a time, and a writer that finds it busy sleeps up to 100 ms
+# between tries (sqlite3_busy_timeout): back-to-back transactions would keep it out. So
+# after each WRITE_SLICE of writing, an import pauses longer than that sleep.
+WRITE_SLICE = 0.1
+SQLITE_PAUSE = 0.11
+# A hidden import older than this was cut short (its process died): none runs this long.
+ABANDONED_AFTER = timedelta(days=1)
 
 
-class ImportRejected(ValueError):
-    """The file cannot be imported; the text says why, in words for the user."""
+class ImportInterrupted(Exception):
+    """The database failed part-way through an import; nothing of it was kept."""
 
 
 def _time(value: datetime | None) -> str | None:
@@ -30,9 +51,9 @@ def _time(value: datetime | None) -> str | None:
 
 
 def _message_data(message: Message) -> dict:
-    data = {name: getattr(message, name) for name in _MESSAGE_TEXT + _MESSAGE_FIGURES}
-    data |= {name: getattr(message, name) for name in _MESSAGE_FLOATS}
-    data |= {name: _time(getattr(message, name)) for name in _MESSAGE_TIMES}
+    data = {name: getattr(message, name) for name in MESSAGE_TEXT + MESSAGE_FIGURES}
+    data |= {name: getattr(message, name) for name in MESSAGE_FLOATS}
+    data |= {name: _time(getattr(message, name)) for name in MESSAGE_TIMES}
     data["model"] = message.model.slug if message.model else None
     data["sampling"] = message.sampling
     return data
@@ -90,131 +111,181 @@ def export_markdown(conversations: list[Conversation]) -> str:
     return "\n".join(parts)
 
 
-def _check(condition: bool, where: str, what: str) -> None:
-    if not condition:
-        raise ImportRejected(f"This file cannot be imported: {where} {what}.")
+class _Turns:
+    """Lets other writers in between an import's transactions, where SQLite needs it."""
+
+    def __init__(self):
+        self.since = time.monotonic()
+
+    def take(self) -> None:
+        """Pause if this import has written for a slice since its last pause."""
+        if connection.vendor == "sqlite" and time.monotonic() - self.since >= WRITE_SLICE:
+            time.sleep(SQLITE_PAUSE)
+            self.since = time.monotonic()
 
 
-def _clean_time(value, where: str) -> datetime | None:
-    if value is None:
-        return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    _check(parsed is not None, where, "has a date that is not ISO 8601")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+@dataclass
+class _Row:
+    """A message to write, with its parent and first version as places among all rows."""
+
+    conversation: Conversation
+    fields: dict
+    shown: bool
+    parent: int | None
+    version_of: int | None
 
 
-def _is_count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _rows(checked: list[CheckedConversation], conversations: list[Conversation]) -> list[_Row]:
+    rows: list[_Row] = []
+    for conversation, item in zip(conversations, checked, strict=True):
+        start = len(rows)
+        for fields, link in zip(item.messages, item.links, strict=True):
+            places = [
+                None if link[n] is None else start + link[n] for n in ("parent", "version_of")
+            ]
+            rows.append(_Row(conversation, fields, link["shown"], *places))
+    return rows
 
 
-def _clean_message(data, where: str, models: dict[str, LLMModel]) -> dict:
-    _check(isinstance(data, dict), where, "is not an object")
-    fields = {}
-    for name in _MESSAGE_TEXT:
-        value = data.get(name, "")
-        _check(isinstance(value, str), where, f"has a {name} that is not text")
-        fields[name] = value
-    _check(fields["role"] in Message.Role.values, where, "has an unknown role")
-    _check(fields["status"] in Message.Status.values, where, "has an unknown status")
-    if fields["status"] in Message.ACTIVE_STATUSES:
-        # No worker is writing it any more: keep what was written, as stopped.
-        fields["status"] = Message.Status.STOPPED
-    for name in _MESSAGE_FIGURES:
-        value = data.get(name)
-        ok = value is None or (
-            isinstance(value, int) and not isinstance(value, bool) and value >= 0
-        )
-        _check(ok, where, f"has a {name} that is not a whole number")
-        fields[name] = value
-    fields["truncated_turns"] = fields["truncated_turns"] or 0
-    for name in _MESSAGE_FLOATS:
-        value = data.get(name)
-        ok = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-        _check(ok, where, f"has a {name} that is not a number")
-        fields[name] = value
-    for name in _MESSAGE_TIMES:
-        fields[name] = _clean_time(data.get(name), where)
-    sampling = data.get("sampling") or {}
-    _check(isinstance(sampling, dict), where, "has sampling settings that are not an object")
-    fields["sampling"] = sampling
-    fields["model"] = models.get(data.get("model"))
-    return fields
+def _chars(row: _Row) -> int:
+    return len(row.fields["content"]) + len(row.fields["error"])
 
 
-def _clean_links(data: dict, index: int, where: str) -> dict:
-    """A message's parent and first version, as positions of earlier messages (optional)."""
-    links = {}
-    for name in ("parent", "version_of"):
-        value = data.get(name)
-        ok = value is None or (_is_count(value) and value < index)
-        _check(ok, where, f"has a {name} that is not the position of an earlier message")
-        links[name] = value
-    _check(data.get("shown", True) in (True, False), where, "has a shown that is not true or false")
-    links["shown"] = data.get("shown", True)
-    return links
+def _batches(items: list, chars: Callable[[Any], int] = lambda item: 0) -> Iterator[range]:
+    """Places of the items, in runs small enough for one short transaction."""
+    start, count = 0, 0
+    for index, item in enumerate(items):
+        count += chars(item)
+        if index + 1 - start >= BATCH_ROWS or count >= BATCH_CHARS:
+            yield range(start, index + 1)
+            start, count = index + 1, 0
+    if start < len(items):
+        yield range(start, len(items))
 
 
-def _parse(raw: bytes) -> list:
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise ImportRejected("This file is too large to import (the limit is 20 MB).")
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImportRejected("This file is not JSON exported from Homefire.") from exc
-    is_export = isinstance(document, dict) and document.get("format") == FORMAT
-    _check(is_export, "it", "is not a Homefire export")
-    _check(document.get("version") == VERSION, "its version", "is not one this server reads")
-    _check(isinstance(document.get("conversations"), list), "it", "has no list of conversations")
-    return document["conversations"]
+def _updates(model, names: list[str], rows: list, values: list[list]) -> tuple[str, list]:
+    """An UPDATE of these fields by id, and its parameters for each row, to run with
+    executemany. (bulk_update builds a CASE expression of every row for each field: for a
+    batch, slower than the insert itself.)"""
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    # Names from the model, values as parameters.
+    sql = f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+    params = [
+        [f.get_db_prep_save(v, connection) for f, v in zip(fields, row_values, strict=True)]
+        + [row.pk]
+        for row, row_values in zip(rows, values, strict=True)
+    ]
+    return sql, params
 
 
-@transaction.atomic
-def conversations_import(*, owner, raw: bytes) -> list[Conversation]:
-    """Rebuild exported conversations as the importer's own; all of them or none."""
-    models = {m.slug: m for m in LLMModel.objects.all()}
-    imported = []
-    for number, data in enumerate(_parse(raw), start=1):
-        where = f"conversation {number}"
-        _check(isinstance(data, dict), where, "is not an object")
-        title = data.get("title")
-        _check(isinstance(title, str) and 0 < len(title) <= 200, where, "has no usable title")
-        _check(isinstance(data.get("messages"), list), where, "has no list of messages")
-        messages = [
-            _clean_message(m, f"message {i} of {where}", models)
-            for i, m in enumerate(data["messages"], start=1)
+def _write(owner, checked: list[CheckedConversation], written: list, turns: _Turns) -> None:
+    """Write the conversations, hidden, then their messages, a batch at a time."""
+    for batch in _batches(checked):
+        hidden = [
+            Conversation(owner=owner, source=Conversation.Source.IMPORT, **checked[i].fields)
+            for i in batch
         ]
-        links = [
-            _clean_links(m, i, f"message {i + 1} of {where}")
-            for i, m in enumerate(data["messages"])
-        ]
-        created = _clean_time(data.get("created_at"), where)
-        updated = _clean_time(data.get("updated_at"), where)
-        conversation = Conversation.objects.create(
-            owner=owner,
-            title=title,
-            model=models.get(data.get("model")),
-            pinned=data.get("pinned") is True,
-            archived=data.get("archived") is True,
-        )
-        rows = Message.objects.bulk_create(
+        turns.take()
+        Conversation.objects.bulk_create(hidden)
+        written += hidden
+    rows = _rows(checked, written)
+    messages: list[Message] = []
+    for batch in _batches(rows, _chars):
+        added = [
             Message(
-                conversation=conversation,
-                shown=link["shown"],
-                **{k: v for k, v in m.items() if k != "created_at"},
+                conversation=rows[i].conversation,
+                shown=rows[i].shown,
+                **{k: v for k, v in rows[i].fields.items() if k != "created_at"},
             )
-            for m, link in zip(messages, links, strict=True)
-        )
-        # auto_now_add and auto_now stamp the import time; put the exported times back.
-        for row, message, link in zip(rows, messages, links, strict=True):
-            row.created_at = message["created_at"] or row.created_at
-            for name in ("parent", "version_of"):
-                if link[name] is not None:
-                    setattr(row, f"{name}_id", rows[link[name]].pk)
-        Message.objects.bulk_update(rows, ["created_at", "parent", "version_of"])
-        Conversation.objects.filter(pk=conversation.pk).update(
-            created_at=created or conversation.created_at,
-            updated_at=updated or conversation.updated_at,
-        )
-        imported.append(conversation)
-    _check(bool(imported), "it", "holds no conversations")
-    return imported
+            for i in batch
+        ]
+        turns.take()
+        with transaction.atomic():
+            Message.objects.bulk_create(added)
+            messages += added
+            # auto_now_add stamped the import time: put the exported times back, and link
+            # each message to earlier ones, now that they all have ids.
+            values = [
+                [
+                    rows[i].fields["created_at"] or message.created_at,
+                    None if rows[i].parent is None else messages[rows[i].parent].pk,
+                    None if rows[i].version_of is None else messages[rows[i].version_of].pk,
+                ]
+                for i, message in zip(batch, added, strict=True)
+            ]
+            sql, params = _updates(Message, ["created_at", "parent", "version_of"], added, values)
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, params)
+
+
+def _show(written: list[Conversation], checked: list[CheckedConversation]) -> None:
+    """Show every conversation of the import at once, with its exported times."""
+    for conversation, item in zip(written, checked, strict=True):
+        conversation.source = Conversation.Source.CHAT
+        conversation.created_at = item.created_at or conversation.created_at
+        conversation.updated_at = item.updated_at or conversation.updated_at
+    names = ["source", "created_at", "updated_at"]
+    sql, params = _updates(
+        Conversation, names, written, [[getattr(c, n) for n in names] for c in written]
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _discard(conversations: list[Conversation], turns: _Turns) -> None:
+    """Delete conversations an import left hidden, a batch of rows at a time, newest
+    messages first: a message's replies and later versions come after it."""
+    pks = [c.pk for c in conversations]
+    for start in range(0, len(pks), BATCH_ROWS):
+        some = pks[start : start + BATCH_ROWS]
+        messages = Message.objects.filter(conversation__in=some).order_by("-pk")
+        ids = list(messages.values_list("pk", flat=True))
+        for first in range(0, len(ids), BATCH_ROWS):
+            turns.take()
+            Message.objects.filter(pk__in=ids[first : first + BATCH_ROWS]).delete()
+        turns.take()
+        Conversation.objects.filter(source=Conversation.Source.IMPORT, pk__in=some).delete()
+
+
+def imports_abandoned_delete() -> int:
+    """Delete what imports cut short (a process that died) left hidden; how many."""
+    cutoff = timezone.now() - ABANDONED_AFTER
+    hidden = Conversation.objects.filter(source=Conversation.Source.IMPORT, updated_at__lt=cutoff)
+    abandoned = list(hidden.only("pk"))
+    _discard(abandoned, _Turns())
+    return len(abandoned)
+
+
+def conversations_import(*, owner, raw: bytes) -> list[Conversation]:
+    """Rebuild exported conversations as the importer's own; all of them or none.
+
+    The file is checked whole before anything is written. The conversations are then
+    written hidden and their messages in short transactions, and one last short
+    transaction shows them all: other members and the workers wait for one batch at
+    most, never for the whole import. On any failure what was written is deleted.
+    """
+    checked = checked_conversations(raw)
+    imports_abandoned_delete()
+    written: list[Conversation] = []
+    turns = _Turns()
+    try:
+        _write(owner, checked, written, turns)
+        turns.take()
+        _show(written, checked)
+    except BaseException as exc:
+        if isinstance(exc, DatabaseError):
+            logger.exception("import: the database failed part-way; deleting what was written")
+        try:
+            _discard(written, turns)
+        except DatabaseError:
+            logger.exception("import: could not delete the part written; it stays hidden")
+        if isinstance(exc, DatabaseError):
+            raise ImportInterrupted(
+                "The import stopped part-way: the database refused a write, and nothing "
+                "was kept. Try again in a moment."
+            ) from exc
+        raise
+    return written

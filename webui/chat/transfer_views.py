@@ -1,5 +1,6 @@
 """Downloads of one's conversations (Markdown, JSON) and the page that imports JSON back."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -7,7 +8,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
-from webui.chat import selectors, transfer
+from webui.chat import selectors, transfer, transfer_checks
 
 TYPES = {"md": "text/markdown; charset=utf-8", "json": "application/json"}
 
@@ -35,22 +36,30 @@ def export_all(request):
     return _download(transfer.export_json(conversations), filename="homefire", kind="json")
 
 
+def _bounds() -> dict[str, str]:
+    return {
+        "max_messages": f"{transfer_checks.max_messages():,}",
+        "max_chars": f"{settings.HOMEFIRE['MAX_MESSAGE_CHARS']:,}",
+        "max_mb": f"{transfer_checks.MAX_IMPORT_MB}",
+    }
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def import_page(request):
-    context, status = {}, 200
+    context, status = {"bounds": _bounds()}, 200
     if request.method == "POST":
         upload = request.FILES.get("file")
         try:
             if upload is None:
                 raise transfer.ImportRejected("Choose a JSON file exported from Homefire.")
-            if upload.size > transfer.MAX_IMPORT_BYTES:
-                raise transfer.ImportRejected(
-                    "This file is too large to import (the limit is 20 MB)."
-                )
+            if upload.size > transfer_checks.MAX_IMPORT_BYTES:
+                raise transfer.ImportRejected(transfer_checks.TOO_LARGE)
             context["imported"] = transfer.conversations_import(
                 owner=request.user, raw=upload.read()
             )
         except transfer.ImportRejected as exc:
             context["error"], status = str(exc), 400
+        except transfer.ImportInterrupted as exc:
+            context["error"], status = str(exc), 503
     return render(request, "chat/import.html", context, status=status)

@@ -1,12 +1,16 @@
 """Pages of the chat: new conversation, a conversation, arranging, searching and stopping."""
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webui.chat import paging, search, selectors, services
 from webui.chat.presentation import view_of
 from webui.team.access import default_model_for, models_for
+
+# Far past any team's conversations (50 a page).
+MAX_SIDEBAR_PAGE = 1_000_000
 
 
 def _page(request, template: str, **context):
@@ -26,14 +30,22 @@ def archived(request):
     return render(request, "chat/archived.html", {"sidebar_archived": True})
 
 
+def _page_number(value: str) -> int | None:
+    """A page number from the URL: a whole number from 1 to MAX_SIDEBAR_PAGE, or None
+    (a bigger one would overflow the database's row offset)."""
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_SIDEBAR_PAGE)):
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_SIDEBAR_PAGE else None
+
+
 @require_GET
 @login_required
 def sidebar_page(request):
     """The next page of sidebar links, for htmx to append as the list scrolls."""
-    try:
-        number = int(request.GET.get("page", "1"))
-    except ValueError:
-        number = 1
+    number = _page_number(request.GET.get("page", "1"))
+    if number is None:
+        return HttpResponseBadRequest("No such page of the sidebar.", content_type="text/plain")
     page = selectors.conversation_sidebar(
         user=request.user, archived=request.GET.get("archived") == "1", page=number
     )

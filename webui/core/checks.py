@@ -1,4 +1,5 @@
-"""System checks: the private formats in webui.core.wire match the installed libraries."""
+"""System checks: the libraries whose internals Homefire uses are the versions it was
+written against (webui.core.wire)."""
 
 from django.core import checks
 
@@ -7,17 +8,17 @@ from webui.core import wire
 
 @checks.register()
 def wire_formats_match_installed_libraries(app_configs=None, **kwargs) -> list:
-    """An upgrade of channels-redis or kombu must come with a look at webui.core.wire."""
+    """An upgrade of such a library must come with a look at the module that uses it."""
     errors = []
     for name, installed in wire.installed_versions().items():
         expected = wire.WRITTEN_FOR[name]
         if installed != expected:
             errors.append(
                 checks.Error(
-                    f"{name} {installed} is installed; webui/core/wire.py reads and writes "
-                    f"its private formats as of {expected}.",
-                    hint="Check each format in webui/core/wire.py against the new version, "
-                    "run tests/webui/core/test_wire.py, then update WRITTEN_FOR.",
+                    f"{name} {installed} is installed; {wire.USED_IN[name]} uses its "
+                    f"internals as of {expected}.",
+                    hint=f"Check {wire.USED_IN[name]} against the new version, run its "
+                    "tests, then update WRITTEN_FOR in webui/core/wire.py.",
                     id="homefire.E001",
                 )
             )

@@ -1,4 +1,5 @@
-"""One log line per HTTP request: method, path, status, duration and user id, never a body.
+"""One log line per HTTP request: method, path, status, duration, user id and client
+address (webui.core.client_address), never a body.
 
 Last in MIDDLEWARE, so it times the view and the middleware inside it, and knows the
 user. The query string is left out too: it may carry what someone typed.
@@ -9,6 +10,8 @@ import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
+
+from webui.core.client_address import client_address
 
 logger = logging.getLogger("homefire.request")
 
@@ -42,17 +45,20 @@ class RequestLogMiddleware:
 
 def _log(request: HttpRequest, response: HttpResponseBase, started: float, user_id) -> None:
     duration_ms = round((time.monotonic() - started) * 1000, 1)
+    client = client_address(request)
     logger.info(
-        "%s %s %s %.1fms",
+        "%s %s %s %.1fms %s",
         request.method,
         request.path,
         response.status_code,
         duration_ms,
+        client,
         extra={
             "method": request.method,
             "path": request.path,
             "status": response.status_code,
             "duration_ms": duration_ms,
             "user_id": user_id,
+            "client": client,
         },
     )

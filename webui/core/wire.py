@@ -9,7 +9,9 @@
 
 They were written against the versions in WRITTEN_FOR; the system check in
 webui.core.checks refuses to start on others until this module is checked against them
-(tests/webui/core/test_wire.py holds each format to the installed library).
+(tests/webui/core/test_wire.py holds each format to the installed library). The web
+server's body limit (webui/ops/webserver.py) hooks Daphne's and Twisted's request
+classes: their versions are checked here too (tests/webui/ops/test_webserver.py).
 """
 
 import base64
@@ -19,7 +21,14 @@ from importlib import metadata
 
 log = logging.getLogger(__name__)
 
-WRITTEN_FOR = {"channels-redis": "4.3.0", "kombu": "5.7.0"}
+WRITTEN_FOR = {"channels-redis": "4.3.0", "kombu": "5.7.0", "daphne": "4.2.3", "twisted": "26.10.0"}
+# Where each library's internals are used, for the check's message.
+USED_IN = {
+    "channels-redis": "webui/core/wire.py",
+    "kombu": "webui/core/wire.py",
+    "daphne": "webui/ops/webserver.py",
+    "twisted": "webui/ops/webserver.py",
+}
 
 
 def installed_versions() -> dict[str, str]:

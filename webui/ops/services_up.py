@@ -2,7 +2,6 @@
 
 import shutil
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -43,5 +42,8 @@ def python_command(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
-def start(commands: dict[str, list[str]], cwd: Path) -> dict[str, subprocess.Popen]:
-    return {name: subprocess.Popen(cmd, cwd=cwd) for name, cmd in commands.items()}
+def server_command(host: str, port: int) -> list[str]:
+    """The web server: Daphne with the request body limits (webui.ops.webserver)."""
+    return python_command(
+        "-m", "webui.ops.webserver", "-b", host, "-p", str(port), "webui.asgi:application"
+    )

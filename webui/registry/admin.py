@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from webui.core.admin_lookups import ShownFieldsAdmin
 from webui.registry import control, signals
 from webui.registry.admin_downloads import ModelDownloadAdmin  # noqa: F401  (registers it)
 from webui.registry.forms import UploadForm
@@ -23,7 +24,7 @@ FILE_NOTES = ["cpu_batching"]
 
 
 @admin.register(LLMModel)
-class LLMModelAdmin(admin.ModelAdmin):
+class LLMModelAdmin(ShownFieldsAdmin):
     list_display = [
         "name",
         "slug",
@@ -205,7 +206,7 @@ def _memory_limits(slug: str) -> list[tuple[str, int | None]]:
 
 
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(ShownFieldsAdmin):
     """The live workers, from their heartbeats: a page, not a table."""
 
     def has_module_permission(self, request) -> bool:

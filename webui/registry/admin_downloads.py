@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from webui.core.admin_lookups import ShownFieldsAdmin
 from webui.registry import downloading
 from webui.registry.forms import DownloadForm
 from webui.registry.jobs import enqueue_download
@@ -21,7 +22,7 @@ State = ModelDownload.State
 
 
 @admin.register(ModelDownload)
-class ModelDownloadAdmin(admin.ModelAdmin):
+class ModelDownloadAdmin(ShownFieldsAdmin):
     form = DownloadForm
     list_display = ["filename", "state", "registered_as", "created_at"]
     list_filter = ["state"]

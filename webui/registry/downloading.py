@@ -5,6 +5,9 @@ HTTP Range request that appends to the .part file; an admin's "Resume" does the 
 after a worker died. The file is checked (SHA-256 when one is expected, then as a GGUF)
 before it takes its final name, and it is registered in the same transaction as the
 rename: a refused file leaves no model row and no .part behind.
+
+Only public addresses are reached, unless an admin allows others (webui.registry.destination),
+and what a refused or non-GGUF answer held is described to the admin, never shown.
 """
 
 import hashlib
@@ -20,10 +23,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from webui.registry.gguf_info import GGUF_MAGIC, NotAGGUF, inspect_gguf
+from webui.registry import destination
+from webui.registry.gguf_info import GGUF_MAGIC, NotAGGUF
 from webui.registry.models import LLMModel, ModelDownload
 from webui.registry.paths import OutsideModelsDir, resolve_model_path
-from webui.registry.registering import register_file
+from webui.registry.registering import inspect_new_file, register_file
+from webui.registry.template_check import TemplateRefused
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,7 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # A download whose progress was last saved this long ago has lost its worker.
 STALE_SECONDS = 120
 _SAFE_NAME = re.compile(r"^[\w][\w.+-]*\.gguf$", re.IGNORECASE)
+_MEDIA_TYPE = re.compile(r"^[\w.+-]{1,60}/[\w.+-]{1,60}$")
 
 
 class DownloadRefused(Exception):
@@ -96,13 +102,15 @@ def run(download_id: int, *, attempts: int = ATTEMPTS) -> ModelDownload | None:
         _save(download, state=ModelDownload.State.VERIFYING)
         digest = _verify(download, part)
         model = _register(download, part, target, digest)
-    except (DownloadRefused, ValueError) as exc:
+    except (DownloadRefused, destination.Refused, ValueError) as exc:
         _save(download, state=ModelDownload.State.FAILED, error=str(exc))
         log.warning("download %s failed: %s", download.pk, exc)
         return download
     except Exception as exc:
         log.exception("download %s failed", download.pk)
-        reason = f"Download failed ({type(exc).__name__}: {exc}). Resume to try again."
+        # An HTTP library's message may quote what the server sent: only its kind is shown.
+        detail = type(exc).__name__ if isinstance(exc, httpx.HTTPError) else f"{exc}"
+        reason = f"Download failed ({type(exc).__name__}: {detail}). Resume to try again."
         _save(download, state=ModelDownload.State.FAILED, error=reason)
         return download
     _save(download, state=ModelDownload.State.DONE, model=model)
@@ -117,11 +125,14 @@ def _save(download: ModelDownload, **fields) -> None:
 
 
 def _fetch(download: ModelDownload, part: Path, attempts: int) -> None:
+    last = ""
     for attempt in range(1, attempts + 1):
         try:
             _fetch_once(download, part)
             return
         except (_Cut, httpx.TransportError) as exc:
+            # Failing to connect is told in our own words; other errors may quote the server.
+            last = f" (last: {exc})" if isinstance(exc, httpx.ConnectError) else ""
             done = part.stat().st_size if part.exists() else 0
             log.info(
                 "download %s cut at %s bytes (%s); attempt %s", download.pk, done, exc, attempt
@@ -132,7 +143,7 @@ def _fetch(download: ModelDownload, part: Path, attempts: int) -> None:
     done = part.stat().st_size if part.exists() else 0
     total = f" of {download.bytes_total}" if download.bytes_total else ""
     raise DownloadRefused(
-        f"The connection was lost {attempts} times; {done}{total} bytes are kept. "
+        f"The connection was lost {attempts} times{last}; {done}{total} bytes are kept. "
         "Resume the download to continue from there."
     )
 
@@ -140,9 +151,7 @@ def _fetch(download: ModelDownload, part: Path, attempts: int) -> None:
 def _fetch_once(download: ModelDownload, part: Path) -> None:
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
-    with httpx.stream(
-        "GET", download.url, headers=headers, follow_redirects=True, timeout=TIMEOUT
-    ) as response:
+    with destination.get(download.url, headers=headers, timeout=TIMEOUT) as response:
         if response.status_code == 416 and offset and offset == download.bytes_total:
             return  # everything had arrived before the cut
         if response.status_code == 206 and offset:
@@ -157,7 +166,8 @@ def _fetch_once(download: ModelDownload, part: Path) -> None:
             total = _int(response.headers.get("content-length"))
         else:
             raise DownloadRefused(
-                f"The server answered HTTP {response.status_code} for {download.url}."
+                f"The server answered HTTP {response.status_code} ({_describe(response)}) "
+                f"for {download.url}. Nothing was kept."
             )
         _save(download, bytes_total=total, bytes_done=offset)
         received = offset
@@ -167,7 +177,7 @@ def _fetch_once(download: ModelDownload, part: Path) -> None:
             for chunk in response.iter_bytes():
                 if len(head) < len(GGUF_MAGIC):
                     head = (head + chunk)[: len(GGUF_MAGIC)]
-                    _check_start(part, file, head)
+                    _check_start(part, file, head, response)
                 file.write(chunk)
                 received += len(chunk)
                 if time.monotonic() - last_save >= PROGRESS_SECONDS:
@@ -184,15 +194,29 @@ def _head(part: Path) -> bytes:
         return file.read(len(GGUF_MAGIC))
 
 
-def _check_start(part: Path, file, head: bytes) -> None:
-    """Refuse at once a file that does not start like a GGUF (an HTML error page, say)."""
+def _check_start(part: Path, file, head: bytes, response: httpx.Response) -> None:
+    """Refuse at once a file that does not start like a GGUF (an HTML error page, say).
+
+    What it held is not shown: the URL may lead somewhere the admin should not read from.
+    """
     if not GGUF_MAGIC.startswith(head):
         file.close()
         part.unlink(missing_ok=True)
         raise DownloadRefused(
-            f"Not a GGUF file: it starts with {head!r}, a GGUF starts with {GGUF_MAGIC!r}. "
-            "Nothing was kept."
+            f"Not a GGUF file: what the server sent ({_describe(response)}) does not start "
+            "as a GGUF model does. Nothing was kept."
         )
+
+
+def _describe(response: httpx.Response) -> str:
+    """The kind and size of an answer's body, from its headers (never from the body)."""
+    media_type = response.headers.get("content-type", "").split(";")[0].strip()
+    if not media_type:
+        media_type = "no content type"
+    elif not _MEDIA_TYPE.match(media_type):
+        media_type = "an unusual content type"
+    size = _int(response.headers.get("content-length"))
+    return f"{media_type}, {'size not given' if size is None else f'{size} bytes'}"
 
 
 def _content_range(value: str) -> tuple[int, int | None]:
@@ -217,7 +241,8 @@ def file_sha256(path: Path) -> str:
 
 
 def _verify(download: ModelDownload, part: Path) -> str:
-    """The file's SHA-256, once it matched the expected one and reads as a whole GGUF."""
+    """The file's SHA-256, once it matched the expected one and reads as a whole GGUF whose
+    chat template renders within the limits."""
     digest = file_sha256(part)
     if download.expected_sha256 and digest != download.expected_sha256:
         part.unlink(missing_ok=True)
@@ -226,10 +251,10 @@ def _verify(download: ModelDownload, part: Path) -> str:
             "The file was deleted."
         )
     try:
-        inspect_gguf(part)
-    except NotAGGUF as exc:
+        inspect_new_file(part)
+    except (NotAGGUF, TemplateRefused) as exc:
         part.unlink(missing_ok=True)
-        reason = str(exc).replace(str(part), download.filename)
+        reason = str(exc).replace(str(part), download.filename).rstrip(".")
         raise DownloadRefused(f"Refused: {reason}. The file was deleted.") from None
     return digest
 

@@ -45,6 +45,10 @@ class ModelInfo:
     # The share of the matrix weights in CPU_BATCHED_TYPES, and the other types by share.
     cpu_batched_share: float | None = None
     cpu_unbatched_types: tuple[str, ...] = ()
+    # The chat template and the special tokens it is given, for the registration check.
+    chat_template: str = ""
+    bos_token: str = ""
+    eos_token: str = ""
 
 
 class _Truncated(Exception):
@@ -135,6 +139,7 @@ def _describe(reader: GGUFReader, size_bytes: int, path: Path) -> ModelInfo:
         active_parameters = parameters - unused_share
 
     name = _field(reader, "general.name")
+    template = _field(reader, "tokenizer.chat_template")
     layers = _int_field(reader, f"{architecture}.block_count")
     batched_share, unbatched = _cpu_batching(reader)
     return ModelInfo(
@@ -146,13 +151,16 @@ def _describe(reader: GGUFReader, size_bytes: int, path: Path) -> ModelInfo:
         quantization=_quantization(reader),
         bits_per_weight=tensor_bytes * 8 / parameters,
         context_length=_int_field(reader, f"{architecture}.context_length"),
-        has_chat_template=bool(_field(reader, "tokenizer.chat_template")),
+        has_chat_template=bool(template),
         size_bytes=size_bytes,
         name=name if isinstance(name, str) else None,
         layers=layers,
         kv_bytes_per_token=_kv_bytes_per_token(reader, architecture, layers),
         cpu_batched_share=batched_share,
         cpu_unbatched_types=unbatched,
+        chat_template=template if isinstance(template, str) else "",
+        bos_token=_token_text(reader, "tokenizer.ggml.bos_token_id"),
+        eos_token=_token_text(reader, "tokenizer.ggml.eos_token_id"),
     )
 
 
@@ -209,6 +217,15 @@ def _widest(value) -> int | None:
 def _field(reader: GGUFReader, key: str):
     field = reader.get_field(key)
     return None if field is None else field.contents()
+
+
+def _token_text(reader: GGUFReader, key: str) -> str:
+    """The text of the token whose id the field at key holds, or "" (one entry of the
+    vocabulary read, not all of it)."""
+    index, tokens = _int_field(reader, key), reader.get_field("tokenizer.ggml.tokens")
+    if index is None or tokens is None or not 0 <= index < len(tokens.data):
+        return ""
+    return bytes(tokens.parts[tokens.data[index]]).decode("utf-8", "replace")
 
 
 def _int_field(reader: GGUFReader, key: str) -> int | None:

@@ -111,7 +111,8 @@ class LLMModel(models.Model):
 
     def clean(self) -> None:
         """Refuse a path outside the models folder or a file that is not a whole GGUF,
-        a quantized KV cache without flash attention, a chat template that fails."""
+        a quantized KV cache without flash attention, a chat template (the override, else
+        the file's own) that fails or goes over the render limits."""
         errors = {}
         if self.kv_cache_type != "f16" and not self.flash_attention:
             errors["kv_cache_type"] = (
@@ -133,8 +134,21 @@ class LLMModel(models.Model):
             info = inspect_gguf(resolved)
         except (OutsideModelsDir, NotAGGUF) as exc:
             raise ValidationError({"path": str(exc)}) from None
+        if not self.chat_template.strip() and self._file_template_is_new(str(resolved)):
+            from webui.registry.template_check import TemplateRefused, check_file_template
+
+            try:
+                check_file_template(info)
+            except TemplateRefused as exc:
+                raise ValidationError({"chat_template": f"{exc} Write an override."}) from None
         self.path = str(resolved)
         self.record_file_info(info)
+
+    def _file_template_is_new(self, path: str) -> bool:
+        """Whether this row starts using the file's own template: a new row, another file,
+        or an override taken away."""
+        before = LLMModel.objects.filter(pk=self.pk).values_list("path", "chat_template").first()
+        return before is None or before[0] != path or bool(before[1].strip())
 
     def record_file_info(self, info: ModelInfo) -> None:
         self.architecture = info.architecture

@@ -6,14 +6,25 @@ from django.utils.text import slugify
 
 from webui.registry.gguf_info import ModelInfo, inspect_gguf
 from webui.registry.models import LLMModel
+from webui.registry.template_check import check_file_template
 
 # A new model starts at most this long, whatever it was trained on: KV cache costs memory.
 DEFAULT_CONTEXT = 4096
 _SLUG_LENGTH = LLMModel._meta.get_field("slug").max_length
 
 
+def inspect_new_file(path: Path) -> ModelInfo:
+    """What the file at path says about itself, once its chat template rendered sample
+    conversations within the limits: NotAGGUF or TemplateRefused say why not. Call it
+    outside a transaction: the check takes a second or so."""
+    info = inspect_gguf(path)
+    check_file_template(info)
+    return info
+
+
 def register_file(path: Path, *, info: ModelInfo | None = None, sha256: str = "") -> LLMModel:
-    """A new disabled model for the file at path (read again unless info is given)."""
+    """A new disabled model for the file at path (read again unless info is given; its
+    chat template checked already, by inspect_new_file)."""
     info = info or inspect_gguf(path)
     taken = set(LLMModel.objects.values_list("slug", flat=True))
     model = LLMModel(

@@ -5,10 +5,11 @@ from pathlib import Path
 
 from django.conf import settings
 
-from webui.registry.gguf_info import NotAGGUF, inspect_gguf
+from webui.registry.gguf_info import NotAGGUF
 from webui.registry.models import LLMModel
 from webui.registry.paths import OutsideModelsDir, resolve_model_path
-from webui.registry.registering import register_file
+from webui.registry.registering import inspect_new_file, register_file
+from webui.registry.template_check import TemplateRefused
 
 
 @dataclass
@@ -29,9 +30,12 @@ def scan_models_dir() -> ScanResult:
             resolved = resolve_model_path(str(file.relative_to(models_dir)), models_dir)
             if resolved in known:
                 continue
-            info = inspect_gguf(resolved)
+            info = inspect_new_file(resolved)
         except (OutsideModelsDir, NotAGGUF) as exc:
             result.skipped.append((file, str(exc)))
+            continue
+        except TemplateRefused as exc:
+            result.skipped.append((file, f"{file}: {exc}"))
             continue
         result.registered.append(register_file(resolved, info=info))
         known.add(resolved)

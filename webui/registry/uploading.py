@@ -8,9 +8,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from webui.registry.downloading import check_filename, part_path, target_path
-from webui.registry.gguf_info import GGUF_MAGIC, NotAGGUF, inspect_gguf
+from webui.registry.gguf_info import GGUF_MAGIC, NotAGGUF
 from webui.registry.models import LLMModel
-from webui.registry.registering import register_file
+from webui.registry.registering import inspect_new_file, register_file
+from webui.registry.template_check import TemplateRefused
 
 
 class UploadRefused(ValueError):
@@ -42,8 +43,8 @@ def store_upload(upload: UploadedFile, filename: str = "") -> LLMModel:
                 file.write(chunk)
                 digest.update(chunk)
         try:
-            info = inspect_gguf(part)
-        except NotAGGUF as exc:
+            info = inspect_new_file(part)
+        except (NotAGGUF, TemplateRefused) as exc:
             raise UploadRefused(str(exc).replace(str(part), name)) from None
         with transaction.atomic():
             os.replace(part, target)

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from webui.core.admin_lookups import ShownFieldsAdmin
 from webui.team import signup
 from webui.team.models import (
     AuditEvent,
@@ -16,7 +17,7 @@ from webui.team.models import (
 
 
 @admin.register(TeamSettings)
-class TeamSettingsAdmin(admin.ModelAdmin):
+class TeamSettingsAdmin(ShownFieldsAdmin):
     list_display = ["__str__", "signup_policy", "retention_days"]
 
     def has_add_permission(self, request):
@@ -32,7 +33,7 @@ class TeamSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ShownFieldsAdmin):
     list_display = ["user", "status", "created_at", "approved_at", "approved_by"]
     list_filter = ["status"]
     search_fields = ["user__username"]
@@ -53,7 +54,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ShownFieldsAdmin):
     list_display = ["__str__", "link", "state", "created_by", "created_at", "expires_at"]
     readonly_fields = ["link", "created_by", "created_at", "used_at", "used_by"]
     fields = ["note", "expires_at", "link", "created_by", "created_at", "used_at", "used_by"]
@@ -77,24 +78,24 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelAccess)
-class ModelAccessAdmin(admin.ModelAdmin):
+class ModelAccessAdmin(ShownFieldsAdmin):
     list_display = ["model", "group"]
     list_filter = ["model", "group"]
 
 
 @admin.register(Limit)
-class LimitAdmin(admin.ModelAdmin):
+class LimitAdmin(ShownFieldsAdmin):
     list_display = ["__str__", "tokens_per_day", "max_active", "requests_per_minute"]
     autocomplete_fields = ["user"]
 
 
 @admin.register(ReferencePrice)
-class ReferencePriceAdmin(admin.ModelAdmin):
+class ReferencePriceAdmin(ShownFieldsAdmin):
     list_display = ["name", "input_per_million", "output_per_million", "currency"]
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):
+class UsageRecordAdmin(ShownFieldsAdmin):
     list_display = [
         "day",
         "user",
@@ -115,7 +116,7 @@ class UsageRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ShownFieldsAdmin):
     list_display = ["at", "actor_name", "action", "target", "reason"]
     list_filter = ["action"]
     search_fields = ["actor_name", "target", "reason"]

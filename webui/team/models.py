@@ -187,9 +187,16 @@ class Limit(models.Model):
 
 
 class UsageRecord(models.Model):
-    """One finished answer: who, which model, which day, how many tokens and GPU-seconds."""
+    """One finished run of an answer: who, which model, which day, how many tokens and
+    GPU-seconds. An answer continued after its length limit cut it has a record per run."""
 
-    message_id = models.BigIntegerField(unique=True, help_text="The answer (it may be deleted).")
+    message_id = models.BigIntegerField(db_index=True, help_text="The answer (it may be deleted).")
+    part = models.PositiveIntegerField(
+        default=1, help_text="1 for the answer's first run, 2 for its first continuation, ..."
+    )
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker claimed the answer for this run."
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage_records"
     )
@@ -209,6 +216,9 @@ class UsageRecord(models.Model):
     class Meta:
         ordering = ["-day", "-id"]
         indexes = [models.Index(fields=["user", "day"], name="usage_user_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["message_id", "part"], name="one_usage_per_answer_part")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.day} {self.model_name}"

@@ -1,8 +1,13 @@
-"""Usage: one record per finished answer, written as the answer ends (webui.chat.answers)."""
+"""Usage: one record per finished run of an answer, written as it ends (webui.chat.answers).
+
+An answer runs once, and once more each time it is continued after its length limit cut
+it; every run is work the worker did, so each counts, in reports and against limits.
+"""
 
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from webui.team.models import UsageRecord
@@ -19,15 +24,26 @@ def record_answer(
     prompt_tokens: int,
     completion_tokens: int,
 ) -> UsageRecord | None:
-    """Record a finished answer's tokens and GPU-seconds, never twice; None if recorded.
+    """Record a finished run of an answer: its tokens and GPU-seconds, each run once; None
+    if this run is recorded already.
 
-    GPU-seconds are the worker's time on the answer: from claiming it (started_at) to
-    finishing it (finished_at). Answers that never reached a worker are not recorded.
+    A run is known by when the worker claimed it (started_at): a finish repeated for the
+    same run counts nothing, the run after a Continue is the answer's next part.
+    GPU-seconds are the worker's time on the run, from claiming to finishing; answers that
+    never reached a worker are not recorded.
     """
     try:
         with transaction.atomic():
+            runs = UsageRecord.objects.filter(message_id=message_id)
+            if runs.filter(started_at=started_at).exists():
+                return None
+            # Two finishes of one run that race get the same part: the unique constraint
+            # on (message_id, part) lets one through.
+            part = (runs.aggregate(last=Max("part"))["last"] or 0) + 1
             record = UsageRecord.objects.create(
                 message_id=message_id,
+                part=part,
+                started_at=started_at,
                 user=user,
                 model=model,
                 model_name=model.name if model else "",

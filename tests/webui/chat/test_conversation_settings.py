@@ -191,3 +191,25 @@ def test_an_api_requests_own_settings_come_first(conversation):
     conversation.refresh_from_db()
     sampling = sampling_for(_answer(conversation, temperature=0.0, max_tokens=7))
     assert (sampling.temperature, sampling.top_p, sampling.max_tokens) == (0.0, 0.9, 7)
+
+
+def test_stored_settings_are_checked_again_before_generation(conversation):
+    from webui.chat.sampling import SamplingRejected
+
+    with pytest.raises(SamplingRejected, match="'seed' must be an integer"):
+        sampling_for(_answer(conversation, seed="7"))
+    with pytest.raises(SamplingRejected, match="Each 'stop' must be a string"):
+        sampling_for(_answer(conversation, stop=[5]))
+    kept = sampling_for(_answer(conversation, seed=7, stop="END", via="api", raw=True))
+    assert (kept.seed, kept.stop) == (7, ["END"])
+
+
+def test_no_model_bound_goes_past_what_any_answer_may_use(client_alice, conversation, model):
+    model.temperature, model.temperature_max = 0.4, 5.0
+    model.save()
+    response = _post(client_alice, conversation, temperature="3")
+    assert response.status_code == 400
+    assert "Temperature must be between 0 and 2 for Tiny." in response.content.decode()
+    Conversation.objects.filter(pk=conversation.pk).update(temperature=4.0)
+    conversation.refresh_from_db()
+    assert sampling_for(_answer(conversation)).temperature == 2.0

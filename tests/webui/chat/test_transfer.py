@@ -163,7 +163,8 @@ def test_export_all_costs_two_queries(alice, history, django_assert_num_queries)
             b'{"format": "homefire.conversations", "version": 1, "conversations": [{"title": "t",'
             b' "messages": [{"role": "user", "status": "done",'
             b' "completion_tokens": -1}]}]}',
-            "message 1 of conversation 1 has a completion_tokens that is not a whole number.",
+            "message 1 of conversation 1 has a completion_tokens that is not a whole number"
+            " from 0 to 2,147,483,647.",
         ),
         (
             b'{"format": "homefire.conversations", "version": 1, "conversations": []}',
@@ -209,3 +210,73 @@ def test_import_needs_csrf(bob, history):
     raw = transfer.export_json(history)
     upload = SimpleUploadedFile("x.json", raw.encode(), "application/json")
     assert client.post(reverse("chat:import"), {"file": upload}).status_code == 403
+
+
+def _file(*conversations) -> bytes:
+    return json.dumps(
+        {"format": transfer.FORMAT, "version": transfer.VERSION, "conversations": conversations}
+    ).encode()
+
+
+def test_imported_sampling_keeps_only_settings_a_worker_can_use(bob):
+    sampling = {"temperature": 0.5, "stop": [], "seed": None, "mirostat": 2, "via": "api"}
+    raw = _file(
+        {"title": "t", "messages": [{"role": "assistant", "status": "done", "sampling": sampling}]}
+    )
+    [conversation] = transfer.conversations_import(owner=bob, raw=raw)
+    assert conversation.messages.get().sampling == {"temperature": 0.5, "via": "api"}
+
+
+def test_bad_sampling_refuses_the_file_naming_the_setting(bob):
+    raw = _file(
+        {
+            "title": "t",
+            "messages": [{"role": "assistant", "status": "done", "sampling": {"seed": "x"}}],
+        }
+    )
+    with pytest.raises(transfer.ImportRejected) as refused:
+        transfer.conversations_import(owner=bob, raw=raw)
+    assert str(refused.value) == (
+        "This file cannot be imported: message 1 of conversation 1 has sampling settings that "
+        "cannot be used: 'seed' must be an integer."
+    )
+    assert not Conversation.objects.exists()
+
+
+def test_an_import_is_hidden_until_its_end_and_an_abandoned_one_is_deleted(bob):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    abandoned = Conversation.objects.create(owner=bob, title="cut short", source="import")
+    Message.objects.create(conversation=abandoned, role="user", content="half")
+    long_ago = timezone.now() - transfer.ABANDONED_AFTER - timedelta(minutes=1)
+    Conversation.objects.filter(pk=abandoned.pk).update(updated_at=long_ago)
+    running = Conversation.objects.create(owner=bob, title="another tab's", source="import")
+    assert not selectors.conversation_list(user=bob).exists()
+    assert selectors.conversations_for_export(user=bob) == []
+
+    [imported] = transfer.conversations_import(owner=bob, raw=_file({"title": "t", "messages": []}))
+    assert imported.source == "chat"
+    assert list(selectors.conversation_list(user=bob)) == [imported]
+    assert set(Conversation.objects.filter(owner=bob)) == {imported, running}
+    assert not Message.objects.filter(conversation_id=abandoned.pk).exists()
+
+
+def test_messages_link_across_batches(bob):
+    count = transfer.BATCH_ROWS * 2 + 7
+    messages = [
+        {"role": "user", "status": "done", "content": f"m{i}", "parent": i - 1 if i else None}
+        for i in range(count)
+    ]
+    messages[-1]["version_of"] = 3
+    raw = _file(
+        {"title": "a", "messages": [{"role": "user", "status": "done"}]},
+        {"title": "b", "messages": messages},
+    )
+    first, second = transfer.conversations_import(owner=bob, raw=raw)
+    rows = list(second.messages.order_by("pk"))
+    assert [r.content for r in rows] == [f"m{i}" for i in range(count)]
+    assert all(rows[i].parent_id == rows[i - 1].pk for i in range(1, count))
+    assert rows[0].parent_id is None and rows[-1].version_of_id == rows[3].pk
+    assert first.messages.count() == 1

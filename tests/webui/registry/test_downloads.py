@@ -1,12 +1,13 @@
 """Downloading a model from an HTTP server: progress, resume, checksum, refusals."""
 
 import hashlib
+import ipaddress
 
 import pytest
 from django.urls import reverse
 
 from tests.model_server import ModelServer
-from webui.registry import downloading
+from webui.registry import destination, downloading
 from webui.registry.admin_downloads import resume_download
 from webui.registry.models import LLMModel, ModelDownload
 
@@ -127,7 +128,10 @@ def test_a_non_gguf_file_is_refused_at_its_first_bytes(folder, server):
     download = downloading.run(start(server.url("page.gguf"), filename="page.gguf").pk)
 
     assert download.state == "failed"
-    assert "Not a GGUF file: it starts with b'<!do'" in download.error
+    assert download.error == (
+        "Not a GGUF file: what the server sent (application/octet-stream, 37000 bytes) "
+        "does not start as a GGUF model does. Nothing was kept."
+    )
     assert leftovers(folder) == []
     assert not LLMModel.objects.exists()
 
@@ -147,7 +151,64 @@ def test_http_errors_are_reported(folder, server):
     download = downloading.run(start(server.url("missing.gguf"), filename="missing.gguf").pk)
 
     assert download.state == "failed"
-    assert "HTTP 404" in download.error
+    assert "HTTP 404 (text/html, " in download.error
+
+
+def test_follows_redirects_within_what_is_allowed(folder, server, model_bytes):
+    server.redirects["latest.gguf"] = (302, server.url("v2/latest.gguf"))
+    server.redirects["v2/latest.gguf"] = (307, f"/{NAME}")
+
+    download = downloading.run(start(server.url("latest.gguf"), filename=NAME).pk)
+
+    assert download.state == "done", download.error
+    assert [path for path, _ in server.requests] == ["latest.gguf", "v2/latest.gguf", NAME]
+    assert (folder / NAME).read_bytes() == model_bytes
+
+
+def test_a_malformed_allow_list_entry_fails_the_download_naming_it(folder, server, settings):
+    settings.HOMEFIRE = {**settings.HOMEFIRE, "DOWNLOAD_ALLOW": ["models.lan:8000"]}
+
+    download = downloading.run(start(server.url(NAME)).pk)
+
+    assert download.state == "failed"
+    assert "HOMEFIRE_DOWNLOAD_ALLOW holds 'models.lan:8000'" in download.error
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "address", "port", "admitted"),
+    [
+        ("10.0.0.0/8", "10.1.2.3", 80, True),
+        ("10.0.0.0/8", "11.0.0.1", 80, False),
+        ("192.168.1.5:8000", "192.168.1.5", 8000, True),
+        ("192.168.1.5:8000", "192.168.1.5", 8001, False),
+        ("[::1]:8000", "::1", 8000, True),
+        ("fd00::/8", "fd12::1", 443, True),
+        ("::1", "::1", 1234, True),
+    ],
+)
+def test_allow_list_entries(entry, address, port, admitted):
+    allowed = destination.parse_allowed(entry)
+
+    assert allowed.admits(ipaddress.ip_address(address), port) is admitted
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("93.184.215.14", None),
+        ("2606:4700::6810:84e5", None),
+        ("127.0.0.2", "a loopback address"),
+        ("::ffff:10.0.0.1", "a private address"),
+        ("2002:7f00:1::1", "a loopback address"),  # 6to4 around 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", "a link-local address"),  # NAT64 around 169.254.169.254
+        ("169.254.169.254", "a link-local address"),
+        ("100.64.0.1", "not a public address"),
+        ("::", "an unspecified address"),
+    ],
+)
+def test_kinds_of_address(address, kind):
+    assert destination.kind_of(ipaddress.ip_address(address)) == kind
 
 
 def test_a_download_runs_once_even_if_its_task_is_sent_twice(folder, server):

@@ -171,6 +171,10 @@ def test_more_fields_agree_with_llama_cpp_vocab_only_reading(model, request):
     llm = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
     try:
         metadata = dict(llm.metadata)
+        special = [
+            llm._model.token_get_text(llm.token_bos()),
+            llm._model.token_get_text(llm.token_eos()),
+        ]
     finally:
         llm.close()
     info = inspect_gguf(path)
@@ -181,3 +185,5 @@ def test_more_fields_agree_with_llama_cpp_vocab_only_reading(model, request):
     file_type = LlamaFileType(int(metadata["general.file_type"])).name
     assert file_type.removeprefix("MOSTLY_") == info.quantization
     assert info.has_chat_template == bool(metadata.get("tokenizer.chat_template"))
+    assert info.chat_template == metadata.get("tokenizer.chat_template", "")
+    assert [info.bos_token, info.eos_token] == special

@@ -214,8 +214,9 @@ def test_a_download_runs_on_a_worker_with_progress_in_admin(
         seen = []
 
         def finished():
-            partial = admin_client.get(reverse("admin:registry_modeldownload_progress"))
+            # The row first, then the page: the page is never older than the row read.
             download.refresh_from_db()
+            partial = admin_client.get(reverse("admin:registry_modeldownload_progress"))
             seen.append((download.state, download.bytes_done, partial.content.decode()))
             return download.state in ("done", "failed")
 

@@ -12,6 +12,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
+def fast_hashing(settings):
+    """MD5 for the accounts made here: each guess costs a hash, and these tests guess a lot."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def clean_counters():
     def clear():
         for key in redis_client().scan_iter("homefire:login-failures:*"):
@@ -70,3 +76,69 @@ def test_admin_login_is_throttled_too(client, superuser):
         client.post("/admin/login/", {"username": "root", "password": "nope"})
     response = client.post("/admin/login/", {"username": "root", "password": "pw-root-12345"})
     assert b"Too many failed log-ins" in response.content
+
+
+def test_a_form_without_a_password_neither_counts_nor_clears(client):
+    make_user("alice")
+    for _ in range(2):
+        log_in(client, "alice", "wrong")
+    client.post("/accounts/login/", {"username": "alice", "password": ""})
+    assert int(redis_client().get("homefire:login-failures:account:alice")) == 2
+
+
+def test_a_right_password_gives_its_count_back_to_the_address(client):
+    make_user("alice")
+    log_in(client, "nobody", "wrong", address="192.0.2.7")
+    assert log_in(Client(), "alice", "pw-alice-12345", address="192.0.2.7").status_code == 302
+    assert int(redis_client().get("homefire:login-failures:address:192.0.2.7")) == 1
+    assert not redis_client().exists("homefire:login-failures:account:alice")
+
+
+def test_a_refused_check_does_not_count_against_the_account(client, settings):
+    settings.HOMEFIRE = {**settings.HOMEFIRE, "LOGIN_FAILURES_PER_ADDRESS": 1}
+    make_user("bob")
+    log_in(client, "nobody", "wrong", address="192.0.2.7")
+    for _ in range(6):  # refused for the address: bob's account is never checked
+        assert b"Too many" in log_in(Client(), "bob", "wrong", address="192.0.2.7").content
+    assert not redis_client().exists("homefire:login-failures:account:bob")
+    assert log_in(Client(), "bob", "pw-bob-12345", address="192.0.2.8").status_code == 302
+
+
+def test_an_ipv6_client_counts_as_its_whole_64(client, settings):
+    settings.HOMEFIRE = {**settings.HOMEFIRE, "LOGIN_FAILURES_PER_ADDRESS": 2}
+    make_user("bob")
+    log_in(client, "a1", "wrong", address="2001:db8:1:2::1")
+    log_in(client, "a2", "wrong", address="2001:db8:1:2::2")
+    blocked = log_in(Client(), "bob", "pw-bob-12345", address="2001:db8:1:2::3")
+    assert b"Too many failed log-ins" in blocked.content
+    assert log_in(Client(), "bob", "pw-bob-12345", address="2001:db8:1:3::1").status_code == 302
+
+
+def test_the_address_behind_a_trusted_proxy_is_the_one_counted(client, settings):
+    settings.HOMEFIRE = {**settings.HOMEFIRE, "TRUSTED_PROXIES": ["127.0.0.1"]}
+    client.post(
+        "/accounts/login/",
+        {"username": "nobody", "password": "wrong"},
+        REMOTE_ADDR="127.0.0.1",
+        headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.5"},
+    )
+    assert redis_client().exists("homefire:login-failures:address:203.0.113.5")
+
+
+def test_the_first_refusal_is_logged_once(client, caplog):
+    make_user("alice")
+    for _ in range(7):
+        log_in(client, "alice", "wrong")
+    warnings = [r.getMessage() for r in caplog.records if r.name == "webui.team.throttle"]
+    assert warnings == ["Password checks paused for account alice: too many failed"]
+
+
+def test_the_admin_password_change_is_throttled_too(client, superuser):
+    client.force_login(superuser)
+    new = "a-new-passphrase-9931"
+    for old in ["nope"] * 5 + ["pw-root-12345"]:
+        data = {"old_password": old, "new_password1": new, "new_password2": new}
+        response = client.post("/admin/password_change/", data)
+    assert b"Too many failed log-ins" in response.content
+    superuser.refresh_from_db()
+    assert superuser.check_password("pw-root-12345")

@@ -11,6 +11,7 @@ from tests.conftest import wait_for
 from tests.streams import make_user
 from webui.chat import answers, services
 from webui.chat.models import Conversation, Message
+from webui.team.limits import tokens_today
 from webui.team.models import Limit, UsageRecord
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +72,28 @@ def test_limit_reached_mid_answer_lets_it_finish_and_refuses_the_next(
     assert "used your 5 tokens for today" in refused.content.decode()
     assert Conversation.objects.get() == conversation
     assert conversation.messages.count() == 2
+
+
+def test_each_run_of_a_continued_answer_counts_once(idle_model):
+    alice = make_user("alice")
+    conversation = services.conversation_start(owner=alice, content="hi", model=idle_model)
+    answer = conversation.messages.get(role="assistant")
+    runs = [(7, 8), (15, 16), (23, 20)]  # (prompt tokens, completion tokens so far) per run
+    for seconds, (prompt_tokens, completion_tokens) in enumerate(runs):
+        started = timezone.now() - timedelta(seconds=3 - seconds)
+        Message.objects.filter(pk=answer.pk).update(status="streaming", started_at=started)
+        claimed = Message.objects.get(pk=answer.pk)  # as the worker claimed it
+        for _ in range(2):  # a retried finish of one run counts once
+            answers.finish(
+                message=claimed,
+                content="story",
+                status="done",
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+            )
+    records = list(UsageRecord.objects.order_by("part"))
+    assert [r.part for r in records] == [1, 2, 3]
+    assert [(r.prompt_tokens, r.completion_tokens) for r in records] == [(7, 8), (15, 8), (23, 4)]
+    assert sum(r.requests for r in records) == 3
+    assert {r.message_id for r in records} == {answer.pk}
+    assert tokens_today(alice) == 7 + 15 + 23 + 20

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from django.core.management.base import BaseCommand, CommandError
 
 from webui.registry.gguf_info import NotAGGUF, cpu_batching_text, inspect_gguf
+from webui.registry.template_check import TemplateRefused, check_file_template
 
 JSON_KEYS = (
     "architecture",
@@ -23,7 +24,10 @@ JSON_KEYS = (
 
 
 class Command(BaseCommand):
-    help = "Show a GGUF model file's architecture, size and quantization without loading it."
+    help = (
+        "Show a GGUF model file's architecture, size and quantization without loading it; "
+        "refuse one whose chat template goes over the render limits."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="path to a .gguf file")
@@ -36,6 +40,10 @@ class Command(BaseCommand):
             info = inspect_gguf(path)
         except NotAGGUF as exc:
             raise CommandError(str(exc)) from exc
+        try:
+            check_file_template(info)
+        except TemplateRefused as exc:
+            raise CommandError(f"{path}: {exc}") from exc
         fields = asdict(info)
         if as_json:
             self.stdout.write(json.dumps({key: fields[key] for key in JSON_KEYS}))
