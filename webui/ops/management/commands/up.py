@@ -49,7 +49,10 @@ class Command(BaseCommand):
         if not services_up.redis_answers(settings.REDIS_URL):
             redis_cmd = services_up.redis_command(settings.REDIS_URL, settings.VAR_DIR)
             if redis_cmd is None:
-                raise CommandError(f"No Redis answers at {settings.REDIS_URL}; start one there.")
+                raise CommandError(
+                    f"No Redis answers at {services_up.shown_url(settings.REDIS_URL)}; "
+                    "start one there."
+                )
         if not services_up.port_free(host, port):
             raise CommandError(f"Port {port} on {host} is taken; pass --port or set PORT.")
         slugs = model or list(
@@ -92,4 +95,4 @@ class Command(BaseCommand):
             if services_up.redis_answers(settings.REDIS_URL):
                 return
             time.sleep(0.1)
-        raise CommandError(f"Redis did not start at {settings.REDIS_URL}.")
+        raise CommandError(f"Redis did not start at {services_up.shown_url(settings.REDIS_URL)}.")
