@@ -10,22 +10,20 @@ decodes its new tokens.
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import itertools
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 import llama_cpp as lc
 import numpy as np
 
 from inference.engine.arriving_group import ArrivingGroup
-from inference.engine.contract import AnswerFailed, Figures, Prompt, Sampling, common_prefix
-from inference.engine.mailbox import Mailbox
+from inference.engine.contract import AnswerFailed, Sampling, common_prefix
+from inference.engine.jobs import Job, Slot, failed, next_fair
 from inference.engine.stopping import StopScanner
 
 log = logging.getLogger(__name__)
@@ -40,64 +38,6 @@ REUSE_MIN_TOKENS = 64
 # the next step's threads take every core. Once per answer
 # (docs/decisions/engine-first-token-pause.md).
 FIRST_TOKEN_PAUSE = 0.002
-# The longest part of an exception's text that goes into an answer's reason.
-REASON_CHARS = 200
-
-
-def _failed(doing: str, exc: BaseException) -> AnswerFailed:
-    """The error that ends one answer, saying what it was doing and what went wrong."""
-    detail = str(exc)[:REASON_CHARS]
-    error = AnswerFailed(f"This answer failed while {doing} ({type(exc).__name__}: {detail}).")
-    error.__cause__ = exc
-    return error
-
-
-@dataclass
-class Job:
-    """One answer being written: what it asks for, and how far it has come."""
-
-    prompt: Prompt
-    sampling: Sampling
-    figures: Figures
-    # Asked by the decoder before each step, so it must answer at once (no I/O).
-    should_stop: Callable[[], bool]
-    user: str = ""
-    priority: int = 0
-    # How long the answer's thread may sleep between takes of its text; None (or 0):
-    # wake at every token.
-    every: Callable[[], float] | None = None
-    # Its place in a group of answers queued together (0: first) and how many were queued
-    # behind it; the first of a group waits for the rest (see inference.engine.arriving_group).
-    arrival: tuple[int, int] = (0, 0)
-    out: Mailbox = field(default_factory=Mailbox)
-    pending: list[int] = field(default_factory=list)
-    sampler: object = None
-    slot: Slot | None = None
-    last_token: int | None = None
-    decoder: codecs.IncrementalDecoder = field(
-        default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
-    )
-    scanner: StopScanner | None = None
-    done: bool = False
-    first_step: int | None = None  # the engine's step that gave its first token
-
-    def emit(self, text: str) -> None:
-        if text:
-            self.out.put(text)
-
-
-@dataclass
-class Slot:
-    """One sequence of the context, the job bound to it, and what its cache holds."""
-
-    seq: int
-    tokens: list[int] = field(default_factory=list)  # decoded into this sequence's cache
-    job: Job | None = None
-
-
-def next_fair(waiting: list[Job], last_turn: dict[str, int]) -> Job:
-    """The job to admit next: interactive before API, then the user served longest ago."""
-    return min(waiting, key=lambda job: (job.priority, last_turn.get(job.user, -1)))
 
 
 class BatchEngine:
@@ -276,12 +216,12 @@ class BatchEngine:
             try:
                 job.sampler = self._sampler(job.sampling)
             except Exception as exc:
-                self._fail(job, _failed("setting up its sampling", exc))
+                self._fail(job, failed("setting up its sampling", exc))
                 continue
             try:
                 job.scanner = StopScanner(job.sampling.stop)
             except Exception as exc:
-                self._fail(job, _failed("reading its stop sequences", exc))
+                self._fail(job, failed("reading its stop sequences", exc))
 
     @staticmethod
     def _slot_for(tokens: list[int], free: list[Slot]) -> tuple[Slot, int]:
@@ -389,7 +329,7 @@ class BatchEngine:
                 or len(job.slot.tokens) + 1 >= self.n_ctx
             )
         except Exception as exc:
-            self._fail(job, _failed(doing, exc))
+            self._fail(job, failed(doing, exc))
             return
         job.emit(text)
         if hit:
@@ -403,7 +343,7 @@ class BatchEngine:
         try:
             return bool(job.should_stop())
         except Exception as exc:
-            self._fail(job, _failed("asking whether to stop", exc))
+            self._fail(job, failed("asking whether to stop", exc))
             return True
 
     def _fail(self, job: Job, error: AnswerFailed) -> None:
@@ -439,7 +379,7 @@ class BatchEngine:
             try:
                 job.emit(job.scanner.flush() + job.decoder.decode(b"", final=True))
             except Exception as exc:
-                error = _failed("ending its text", exc)
+                error = failed("ending its text", exc)
         if error is not None:
             job.out.put(error)
         job.out.put(_END, last=True)

@@ -9,8 +9,9 @@ from functools import cached_property
 from llama_cpp import Llama
 
 from inference.engine import options
-from inference.engine.batching import BatchEngine, Job
+from inference.engine.batching import BatchEngine
 from inference.engine.contract import Figures, Prompt, PromptTooLong, Sampling, common_prefix
+from inference.engine.jobs import Job
 from inference.engine.template import ChatTemplate
 
 

@@ -91,7 +91,7 @@ def test_reaching_the_context_limit_ends_cleanly_as_length(model):
 
 
 def test_waiting_answers_are_admitted_round_robin_by_user_and_chat_first():
-    from inference.engine.batching import Job, next_fair
+    from inference.engine.jobs import Job, next_fair
 
     def job(user, priority=0):
         return Job(None, Sampling(), Figures(), bool, user=user, priority=priority)
@@ -107,7 +107,8 @@ def test_waiting_answers_are_admitted_round_robin_by_user_and_chat_first():
 
 
 def test_a_new_prompt_takes_the_lowest_free_slot_unless_another_holds_its_history():
-    from inference.engine.batching import REUSE_MIN_TOKENS, BatchEngine, Slot
+    from inference.engine.batching import REUSE_MIN_TOKENS, BatchEngine
+    from inference.engine.jobs import Slot
 
     header = list(range(10))  # what every prompt shares: the template's opening
     history = list(range(100, 100 + REUSE_MIN_TOKENS + 20))
@@ -169,7 +170,7 @@ def test_an_answer_stopped_while_it_waits_for_a_slot_ends_before_one_frees(model
 
 
 def _job(model, question: str, arrival: tuple[int, int]):
-    from inference.engine.batching import Job
+    from inference.engine.jobs import Job
 
     prompt = model.build_prompt([{"role": "user", "content": question}], 24)
     return Job(prompt, Sampling(0.0, 1.0, 24), Figures(), bool, arrival=arrival)
@@ -295,8 +296,8 @@ BROKEN = {
 def test_an_answer_that_cannot_go_on_fails_alone_and_the_others_never_notice(model, broken):
     import time
 
-    from inference.engine.batching import Job
     from inference.engine.contract import AnswerFailed
+    from inference.engine.jobs import Job
 
     alone = [_answer(model, q, max_tokens=64)[0] for q in QUESTIONS[:2]]
     good = [
