@@ -29,6 +29,23 @@ class ApiError(Exception):
         return response
 
 
+class UnknownUrl(ApiError):
+    status, code = 404, "unknown_url"
+
+
+class MethodNotAllowed(ApiError):
+    status, code = 405, "method_not_allowed"
+
+    def __init__(self, allowed: tuple[str, ...]):
+        super().__init__(f"Use {' or '.join(allowed)} here.")
+        self.allowed = allowed
+
+    def response(self) -> JsonResponse:
+        response = super().response()
+        response["Allow"] = ", ".join(self.allowed)
+        return response
+
+
 class InvalidKey(ApiError):
     status, code = 401, "invalid_api_key"
 
@@ -43,6 +60,12 @@ class ModelNotFound(ApiError):
 
 class RateLimited(ApiError):
     status, type, code = 429, "rate_limit_error", "rate_limit_exceeded"
+    # Every 429 says when to come back: the SDKs wait that long before their retries; the
+    # in-progress cap and the admission lock usually free up within a second or two.
+    RETRY_AFTER = 1
+
+    def __init__(self, message: str, *, retry_after: int | None = None):
+        super().__init__(message, retry_after=retry_after or self.RETRY_AFTER)
 
 
 class NoWorker(ApiError):

@@ -8,22 +8,63 @@ from webui.chat.sampling import SamplingRejected, clean_sampling
 
 ROLES = {"system", "user", "assistant"}
 MAX_BODY_BYTES = 1_000_000
-COMMON = {
-    "model",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "stop",
-    "seed",
-    "stream",
-    "stream_options",
-    "n",
-    "user",
-}
-CHAT_KEYS = COMMON | {"messages", "max_completion_tokens", "store"}
+MAX_USER_CHARS = 256
+SUPPORTED = {"model", "temperature", "top_p", "max_tokens", "stop", "seed", "stream"}
 # What the one check of sampling settings takes from a request (webui.chat.sampling).
 SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stop")
-COMPLETION_KEYS = COMMON | {"prompt"}
+
+
+def _zero(value) -> bool:
+    return type(value) in (int, float) and value == 0
+
+
+def _text_hint(value) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_USER_CHARS
+
+
+# OpenAI's parameters that change nothing here, or whose features are not built yet: each
+# is accepted only at a value that asks for nothing (a null is always "not given"), and any
+# other value is refused by name. Name → (is it a no-op?, the no-op values, for the error).
+# None: nothing but null asks for nothing.
+NO_OPS = {
+    "frequency_penalty": (_zero, "0"),
+    "presence_penalty": (_zero, "0"),
+    "logit_bias": (lambda v: v == {}, "{}"),
+    "logprobs": (lambda v: v is False, "false"),
+    "top_logprobs": (lambda v: type(v) is int and v == 0, "0"),
+    "n": (lambda v: type(v) is int and v == 1, "1"),
+    "response_format": (lambda v: v == {"type": "text"}, '{"type": "text"}'),
+    "tools": (lambda v: v == [], "[]"),
+    "tool_choice": (lambda v: v == "none", '"none"'),
+    # Without tools it asks for nothing either way.
+    "parallel_tool_calls": (lambda v: isinstance(v, bool), "true or false"),
+    "modalities": (lambda v: v == ["text"], '["text"]'),
+    "service_tier": (lambda v: v in ("auto", "default"), '"auto" or "default"'),
+    # Hints for OpenAI's own abuse checks and prompt cache: llama.cpp reuses its cache anyway.
+    "prompt_cache_key": (_text_hint, "a string"),
+    "safety_identifier": (_text_hint, "a string"),
+    "metadata": (lambda v: v == {}, "{}"),
+    # OpenAI's deprecated form of tools: nothing but null until tools are built.
+    "functions": (lambda v: False, None),
+    "function_call": (lambda v: False, None),
+    "reasoning_effort": (lambda v: False, None),
+    "verbosity": (lambda v: False, None),
+    "audio": (lambda v: False, None),
+    "prediction": (lambda v: False, None),
+    "web_search_options": (lambda v: False, None),
+}
+COMPLETION_NO_OPS = {
+    **{name: NO_OPS[name] for name in ("frequency_penalty", "presence_penalty", "logit_bias")},
+    "n": NO_OPS["n"],
+    # In the legacy API an integer asks for that many alternatives per token.
+    "logprobs": (lambda v: v is False, "false"),
+    "echo": (lambda v: v is False, "false"),
+    "best_of": (lambda v: type(v) is int and v == 1, "1"),
+    "suffix": (lambda v: v == "", '""'),
+}
+COMMON = SUPPORTED | {"stream_options", "user"}
+KNOWN_CHAT = COMMON | set(NO_OPS) | {"messages", "max_completion_tokens", "store"}
+KNOWN_COMPLETION = COMMON | set(COMPLETION_NO_OPS) | {"prompt"}
 
 
 @dataclass
@@ -53,17 +94,6 @@ def parse_body(body: bytes) -> dict:
     if not isinstance(data, dict):
         raise ApiError("The request body must be a JSON object.")
     return data
-
-
-def _integer(data: dict, name: str, low: int, high: int) -> int | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(f"'{name}' must be an integer.", param=name)
-    if not low <= value <= high:
-        raise ApiError(f"'{name}' must be between {low} and {high}.", param=name)
-    return value
 
 
 def _sampling(data: dict) -> dict:
@@ -100,20 +130,43 @@ def _messages(data: dict) -> list[dict]:
     return cleaned
 
 
-def _common(data: dict, allowed: set[str]) -> tuple[str, dict, bool, bool]:
-    if unknown := sorted(set(data) - allowed):
+def _given(data: dict, known: set[str], no_ops: dict) -> dict:
+    """The parameters the request gives: nulls left out, and none that asks for more."""
+    if unknown := sorted(set(data) - known):
         raise ApiError(f"Unknown parameter(s): {', '.join(unknown)}.", param=unknown[0])
+    given = {name: value for name, value in data.items() if value is not None}
+    for name, (is_no_op, accepted) in no_ops.items():
+        if name in given and not is_no_op(given.pop(name)):
+            only = f"; only {accepted} (or null) is accepted" if accepted else ""
+            raise ApiError(
+                f"'{name}' is not supported yet{only}.", param=name, code="unsupported_parameter"
+            )
+    return given
+
+
+def _common(data: dict) -> tuple[str, dict, bool, bool]:
     model = data.get("model")
     if not isinstance(model, str) or not model:
         raise ApiError("'model' is required.", param="model")
-    if _integer(data, "n", 1, 1) not in (None, 1):
-        raise ApiError("Only n=1 is supported.", param="n")
     stream = data.get("stream", False)
     if not isinstance(stream, bool):
         raise ApiError("'stream' must be true or false.", param="stream")
-    options = data.get("stream_options") or {}
-    if not isinstance(options, dict) or set(options) - {"include_usage"}:
-        raise ApiError("'stream_options' may hold only include_usage.", param="stream_options")
+    user = data.get("user", "")
+    if not isinstance(user, str) or len(user) > MAX_USER_CHARS:
+        raise ApiError(
+            f"'user' must be a string of up to {MAX_USER_CHARS} characters.", param="user"
+        )
+    options = data.get("stream_options", {})
+    # Without stream they change nothing: ignored, where OpenAI refuses them.
+    if (
+        not isinstance(options, dict)
+        or set(options) - {"include_usage", "include_obfuscation"}
+        or not all(isinstance(value, bool | None) for value in options.values())
+    ):
+        raise ApiError(
+            "'stream_options' may hold only include_usage (true or false).",
+            param="stream_options",
+        )
     return model, _sampling(data), stream, bool(options.get("include_usage"))
 
 
@@ -134,7 +187,8 @@ def check_model_bounds(sampling: dict, model) -> None:
 
 
 def chat_request(data: dict) -> Request:
-    model, sampling, stream, usage = _common(data, CHAT_KEYS)
+    data = _given(data, KNOWN_CHAT, NO_OPS)
+    model, sampling, stream, usage = _common(data)
     store = data.get("store", False)
     if not isinstance(store, bool):
         raise ApiError("'store' must be true or false.", param="store")
@@ -142,7 +196,8 @@ def chat_request(data: dict) -> Request:
 
 
 def completion_request(data: dict) -> Request:
-    model, sampling, stream, usage = _common(data, COMPLETION_KEYS)
+    data = _given(data, KNOWN_COMPLETION, COMPLETION_NO_OPS)
+    model, sampling, stream, usage = _common(data)
     prompt = data.get("prompt")
     if isinstance(prompt, list) and len(prompt) == 1:
         prompt = prompt[0]

@@ -1,4 +1,4 @@
-"""OpenAI-compatible endpoints: /v1/models, /v1/chat/completions, /v1/completions."""
+"""OpenAI-compatible endpoints: /v1/models[/{id}], /v1/chat/completions, /v1/completions."""
 
 import json
 import time
@@ -13,7 +13,15 @@ from django.views.decorators.csrf import csrf_exempt
 
 from webui.api import auth, params, services
 from webui.api.admission import Admission
-from webui.api.errors import AccountPending, ApiError, GenerationFailed, InvalidKey
+from webui.api.errors import (
+    AccountPending,
+    ApiError,
+    GenerationFailed,
+    InvalidKey,
+    MethodNotAllowed,
+    ModelNotFound,
+    UnknownUrl,
+)
 from webui.api.follow import Subscription
 from webui.chat import services as chat_services
 from webui.chat.arrival_order import in_arrival_order
@@ -51,36 +59,43 @@ def _api_view(handler):
     """
 
     @csrf_exempt
-    async def view(request):
+    async def view(request, **kwargs):
         try:
             if request.method not in handler.methods:
-                raise ApiError(
-                    f"Use {' or '.join(handler.methods)} here.", code="method_not_allowed"
-                )
-            return await handler(request)
+                raise MethodNotAllowed(handler.methods)
+            return await handler(request, **kwargs)
         except ApiError as exc:
             return exc.response()
 
     return view
 
 
+def _model_object(model) -> dict:
+    return {
+        "id": model.slug,
+        "object": "model",
+        "created": int(model.created_at.timestamp()),
+        "owned_by": "homefire",
+        "name": model.name,
+    }
+
+
 async def _models(request):
     user = await sync_to_async(_user)(request)
     rows = models_for(user).order_by("slug")
-    data = [
-        {
-            "id": m.slug,
-            "object": "model",
-            "created": int(m.created_at.timestamp()),
-            "owned_by": "homefire",
-            "name": m.name,
-        }
-        async for m in rows
-    ]
-    return JsonResponse({"object": "list", "data": data})
+    return JsonResponse({"object": "list", "data": [_model_object(m) async for m in rows]})
 
 
-_models.methods = ("GET",)
+async def _model(request, model_id: str):
+    user = await sync_to_async(_user)(request)
+    model = await models_for(user).filter(slug=model_id).afirst()
+    if model is None:
+        # The same answer for a model that exists but is not theirs: it does not exist for them.
+        raise ModelNotFound(f"The model '{model_id}' does not exist.", param="model")
+    return JsonResponse(_model_object(model))
+
+
+_models.methods = _model.methods = ("GET",)
 
 
 def _body(request) -> bytes:
@@ -252,6 +267,15 @@ async def _completions(request):
 
 
 _chat.methods = _completions.methods = ("POST",)
+
+
+@csrf_exempt
+def unknown_url(request, **kwargs):
+    """Answer any other /v1 URL in the API's JSON shape, as OpenAI does."""
+    return UnknownUrl(f"Invalid URL ({request.method} {request.path}).").response()
+
+
 models = _api_view(_models)
+model = _api_view(_model)
 chat_completions = _api_view(_chat)
 completions = _api_view(_completions)

@@ -24,6 +24,38 @@ def test_models_lists_enabled_models(api):
     assert [m.id for m in api.models.list().data] == ["smollm2"]
 
 
+def test_retrieve_one_model_and_a_missing_one(api):
+    model = api.models.retrieve("smollm2")
+    assert (model.id, model.object) == ("smollm2", "model")
+    with pytest.raises(openai.NotFoundError) as caught:
+        api.models.retrieve("gpt-4")
+    assert caught.value.body["code"] == "model_not_found"
+
+
+def test_no_op_parameters_as_langchain_sends_them(api):
+    reply = api.chat.completions.create(
+        model="smollm2",
+        messages=[{"role": "user", "content": "Say hi."}],
+        max_tokens=4,
+        frequency_penalty=0,
+        presence_penalty=0,
+        logprobs=None,
+        response_format={"type": "text"},
+        user="ci",
+    )
+    assert reply.choices[0].message.content
+    text = api.completions.create(
+        model="smollm2", prompt="1, 2,", max_tokens=4, frequency_penalty=0, logprobs=None, n=1
+    )
+    assert text.choices[0].text
+    with pytest.raises(openai.BadRequestError) as caught:
+        api.chat.completions.create(
+            model="smollm2", messages=[{"role": "user", "content": "x"}], presence_penalty=1
+        )
+    assert caught.value.body["param"] == "presence_penalty"
+    assert "not supported yet" in caught.value.body["message"]
+
+
 def test_chat_completion_with_usage_and_no_history_entry(api):
     reply = api.chat.completions.create(
         model="smollm2",
@@ -97,8 +129,9 @@ def test_too_many_requests_at_once_is_429(api, settings):
         Message.objects.create(
             conversation=conversation, role="assistant", status="queued", sampling={"via": "api"}
         )
-    with pytest.raises(openai.RateLimitError):
+    with pytest.raises(openai.RateLimitError) as caught:
         api.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": "x"}])
+    assert int(caught.value.response.headers["Retry-After"]) >= 1
 
 
 def test_plain_http_errors_are_openai_json(asgi_server, live_worker, bundled_model):
@@ -113,6 +146,16 @@ def test_plain_http_errors_are_openai_json(asgi_server, live_worker, bundled_mod
     assert caught.value.code == 401
     body = json.loads(caught.value.read())
     assert body["error"]["code"] == "invalid_api_key"
+    for method, path, status, code in [
+        ("GET", "/v1/embeddings", 404, "unknown_url"),
+        ("GET", "/v1/chat/completions", 405, "method_not_allowed"),
+    ]:
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(
+                urllib.request.Request(f"{asgi_server}{path}", method=method), timeout=10
+            )
+        error = json.loads(caught.value.read())["error"]
+        assert (caught.value.code, error["code"]) == (status, code)
 
 
 def test_client_that_disconnects_stops_the_answer(api, bundled_model):

@@ -1,7 +1,13 @@
 import pytest
 
 from webui.api.errors import ApiError
-from webui.api.params import chat_request, completion_request, parse_body
+from webui.api.params import (
+    KNOWN_CHAT,
+    KNOWN_COMPLETION,
+    chat_request,
+    completion_request,
+    parse_body,
+)
 
 BASE = {"model": "smollm2", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -76,3 +82,103 @@ def test_text_parts_are_joined_and_completions_are_raw():
     assert req.messages[0]["content"] == "ab"
     plain = completion_request({"model": "m", "prompt": "Once upon"})
     assert plain.raw and plain.sampling["raw"] and plain.messages[0]["content"] == "Once upon"
+
+
+NO_OPS = [
+    {"frequency_penalty": 0, "presence_penalty": 0.0},
+    {"logprobs": False, "top_logprobs": 0},
+    {"response_format": {"type": "text"}},
+    {"tools": [], "tool_choice": "none", "parallel_tool_calls": None},
+    {"tools": None, "tool_choice": None, "parallel_tool_calls": False},
+    {"logit_bias": {}},
+    {"n": 1, "user": "build-bot 7"},
+    {"stream_options": {"include_usage": False}},
+    {"service_tier": "auto", "modalities": ["text"], "prompt_cache_key": "k"},
+]
+
+
+@pytest.mark.parametrize("change", NO_OPS)
+def test_values_that_ask_for_nothing_are_accepted(change):
+    assert chat_request({**BASE, **change}).sampling == {}
+
+
+def test_null_means_not_given_for_every_optional_parameter():
+    nulls = dict.fromkeys(KNOWN_CHAT - {"model", "messages"})
+    req = chat_request({**BASE, **nulls})
+    assert (req.sampling, req.stream, req.include_usage, req.store) == ({}, False, False, False)
+    prompt = {"model": "m", "prompt": "Once"}
+    nulls = dict.fromkeys(KNOWN_COMPLETION - {"model", "prompt"})
+    assert completion_request({**prompt, **nulls}).sampling == {"raw": True}
+
+
+def test_langchains_default_completion_body_is_accepted():
+    body = {
+        "model": "m",
+        "prompt": ["Once"],
+        "temperature": 0.7,
+        "top_p": 1,
+        "frequency_penalty": 0,
+        "presence_penalty": 0,
+        "n": 1,
+        "logit_bias": {},
+        "logprobs": None,
+        "max_tokens": 256,
+        "seed": None,
+    }
+    assert completion_request(body).sampling == {
+        "temperature": 0.7,
+        "top_p": 1.0,
+        "max_tokens": 256,
+        "raw": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"frequency_penalty": 0.5}, "frequency_penalty"),
+        ({"presence_penalty": -1}, "presence_penalty"),
+        ({"logprobs": True}, "logprobs"),
+        ({"top_logprobs": 3}, "top_logprobs"),
+        ({"n": 2}, "n"),
+        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"response_format": {"type": "json_object"}}, "response_format"),
+        ({"response_format": {"type": "json_schema", "json_schema": {}}}, "response_format"),
+        ({"logit_bias": {"50256": -100}}, "logit_bias"),
+        ({"frequency_penalty": True}, "frequency_penalty"),
+    ],
+)
+def test_features_not_built_yet_are_refused_by_name(change, param):
+    with pytest.raises(ApiError, match="is not supported yet") as caught:
+        chat_request({**BASE, **change})
+    assert (caught.value.param, caught.value.status) == (param, 400)
+    assert f"'{param}'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"user": 5}, "user"),
+        ({"user": "x" * 257}, "user"),
+        ({"stream_options": {"include_usage": "yes"}}, "stream_options"),
+        ({"stream_options": {"bogus": True}}, "stream_options"),
+        ({"frobnicate": None}, "frobnicate"),
+    ],
+)
+def test_malformed_or_unknown_values_are_still_refused(change, param):
+    with pytest.raises(ApiError) as caught:
+        chat_request({**BASE, **change})
+    assert caught.value.param == param
+    assert "not supported yet" not in str(caught.value)
+
+
+def test_completion_only_parameters_accept_their_no_ops():
+    body = {"model": "m", "prompt": "x", "echo": False, "best_of": 1, "suffix": None}
+    assert completion_request(body).sampling == {"raw": True}
+    with pytest.raises(ApiError, match="'echo' is not supported yet"):
+        completion_request({**body, "echo": True})
+    with pytest.raises(ApiError, match="'logprobs' is not supported yet"):
+        completion_request({**body, "logprobs": 2})
+    with pytest.raises(ApiError, match="Unknown parameter"):
+        chat_request({**BASE, "echo": False})
