@@ -167,11 +167,16 @@ async def _answer_then_stop(base: str, cookie: str, conversation_id: int) -> tup
     await tab.connect()
     first = await tab.send("Say hello in five words.")
     await tab.follow(first, ENDED, timeout=300)
-    second = await tab.send("Tell me a long story about a lighthouse keeper and the sea.")
-    while len(tab.view.text.get(second, "")) < 10 and tab.view.status.get(second) not in ENDED:
-        await tab.receive(timeout=120)
-    await tab.socket.send(f'{{"action": "stop", "message_id": {second}}}')
-    await tab.follow(second, ENDED, timeout=120)
+    # The small model sometimes ends a story on its own before the stop arrives: then it
+    # is asked again (at most three times), so that a stop really meets a running answer.
+    for _attempt in range(3):
+        second = await tab.send("Tell me a long story about a lighthouse keeper and the sea.")
+        while len(tab.view.text.get(second, "")) < 10 and tab.view.status.get(second) not in ENDED:
+            await tab.receive(timeout=120)
+        await tab.socket.send(f'{{"action": "stop", "message_id": {second}}}')
+        await tab.follow(second, ENDED, timeout=120)
+        if tab.view.status.get(second) == "stopped":
+            break
     await tab.close()
     return first, second
 
