@@ -128,6 +128,14 @@ async def _open_socket(conversation, client: AsyncClient):
     return comm
 
 
+async def _admin() -> Client:
+    """A signed-in superuser's client, for the admin's forms."""
+    root = await sync_to_async(get_user_model().objects.create_superuser)("root")
+    admin = Client()
+    await sync_to_async(admin.force_login)(root)
+    return admin
+
+
 async def _closed_with(comm) -> int:
     """The close code the socket gets (a timeout fails the test when it stays open)."""
     while (output := await comm.receive_output(timeout=CLOSE_SECONDS))["type"] != "websocket.close":
@@ -158,9 +166,7 @@ async def test_a_password_change_in_another_session_closes_the_socket(alice):
 async def test_an_admin_deactivating_the_account_closes_its_sockets(alice):
     user, conversation = alice
     comm = await _open_socket(conversation, await _session(user))
-    root = await sync_to_async(get_user_model().objects.create_superuser)("root")
-    admin = Client()
-    await sync_to_async(admin.force_login)(root)
+    admin = await _admin()
     form = {
         "username": "alice",
         "date_joined_0": "2024-01-01",
@@ -177,9 +183,7 @@ async def test_an_admin_deactivating_the_account_closes_its_sockets(alice):
 async def test_an_admin_deleting_the_account_closes_its_sockets(alice):
     user, conversation = alice
     comm = await _open_socket(conversation, await _session(user))
-    root = await sync_to_async(get_user_model().objects.create_superuser)("root")
-    admin = Client()
-    await sync_to_async(admin.force_login)(root)
+    admin = await _admin()
     response = await sync_to_async(admin.post)(
         f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"}
     )
@@ -203,9 +207,7 @@ async def test_an_admin_putting_the_account_back_to_pending_closes_its_sockets(a
     user, conversation = alice
     membership, _ = await Membership.objects.aget_or_create(user=user)
     comm = await _open_socket(conversation, await _session(user))
-    root = await sync_to_async(get_user_model().objects.create_superuser)("root")
-    admin = Client()
-    await sync_to_async(admin.force_login)(root)
+    admin = await _admin()
     response = await sync_to_async(admin.post)(
         f"/admin/team/membership/{membership.pk}/change/", {"status": "pending"}
     )
