@@ -12,6 +12,7 @@ import pytest
 
 from tests.browsing import browser, page  # noqa: F401  (fixtures for every folder)
 from tests.environment import ROOT, RUN_DIR, free_port
+from webui.ops import services_up
 
 
 def database_url_for_children() -> str:
@@ -202,16 +203,8 @@ def asgi_server(django_db_setup):
     port = free_port()
     log = (RUN_DIR / "server.log").open("w")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "webui.asgi:application",
-        ],
+        # The web server as `make up`, systemd and Docker run it (Daphne with its limits).
+        services_up.server_command("127.0.0.1", port),
         cwd=ROOT,
         env=child_env(),
         stdout=log,

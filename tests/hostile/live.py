@@ -21,6 +21,7 @@ import websockets
 from tests.conftest import HousekeepingProcess, child_env, stop_child
 from tests.environment import ROOT, RUN_DIR, free_port
 from tests.streams import TabView
+from webui.ops import services_up
 
 ENDED = {"done", "stopped", "failed"}
 
@@ -111,16 +112,8 @@ def start_server(log_name: str, **env: str) -> tuple[Process, str]:
     """Daphne serving the real ASGI app on a free port; (process, base URL)."""
     port = free_port()
     server = Process(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "webui.asgi:application",
-        ],
+        # The web server as `make up`, systemd and Docker run it (Daphne with its limits).
+        services_up.server_command("127.0.0.1", port),
         log_name,
         **env,
     )
