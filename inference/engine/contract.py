@@ -23,7 +23,13 @@ class PromptRefused(ValueError):
 
 
 class PromptTooLong(PromptRefused):
-    """The newest message alone does not fit in the model's context."""
+    """The prompt does not fit in the model's context: the newest message alone, or the
+    whole conversation where turns may not be dropped (`truncate=False`)."""
+
+    def __init__(self, text: str, *, prompt_tokens: int = 0, n_ctx: int = 0):
+        super().__init__(text)
+        self.prompt_tokens = prompt_tokens
+        self.n_ctx = n_ctx
 
 
 class AnswerFailed(RuntimeError):
@@ -48,6 +54,19 @@ class Sampling:
     max_tokens: int = 512
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
+    # OpenAI's penalties (0: none) and llama.cpp's repetition penalty (1.0: none), over
+    # the last PENALTY_LAST_N tokens of the answer's sequence.
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+    repeat_penalty: float = 1.0
+    # Token id → bias added to its logit (-100 bans it, 100 all but forces it).
+    logit_bias: dict[int, float] = field(default_factory=dict)
+    # A GBNF grammar (root rule "root") every token of the answer must keep to; "" for none.
+    grammar: str = ""
+    # Report each token's log-probability, and this many of the likeliest alternatives
+    # (0 to 20), in Figures.logprobs.
+    logprobs: bool = False
+    top_logprobs: int = 0
 
 
 @dataclass
@@ -60,6 +79,10 @@ class Figures:
     tokens_per_second: float | None = None
     finish_reason: str = "stop"
     cached_tokens: int = 0
+    # One entry per token when Sampling.logprobs asks (OpenAI's shape): {"token", "logprob",
+    # "bytes", "top_logprobs": [{"token", "logprob", "bytes"}, ...]}; appended by the
+    # decoder as it goes, so a reader may take the new ones while the answer streams.
+    logprobs: list[dict] = field(default_factory=list)
     _started: float = field(default_factory=time.perf_counter, repr=False)
     _first_token_at: float | None = field(default=None, repr=False)
 
@@ -80,13 +103,22 @@ class TextModel(Protocol):
     n_ctx: int
 
     def build_prompt(
-        self, messages: Sequence[dict], max_tokens: int, *, answer_prefix: str = ""
+        self,
+        messages: Sequence[dict],
+        max_tokens: int,
+        *,
+        answer_prefix: str = "",
+        tools: Sequence[dict] | None = None,
+        truncate: bool = True,
     ) -> Prompt:
         """Render a conversation with the model's chat template, fitted to its context.
 
         `answer_prefix` is the start of the answer, already written, for the model to go on
-        from. Raises PromptTooLong when even the newest message alone does not fit, and
-        another PromptRefused when the chat template cannot render it within its limits.
+        from. `tools`: OpenAI-style tool definitions, rendered as the template takes them.
+        With `truncate` false no turn is dropped: a conversation that does not fit raises
+        PromptTooLong with its size. Raises PromptTooLong when even the newest message alone
+        does not fit, and another PromptRefused when the chat template cannot render it
+        within its limits.
         """
         ...
 
@@ -105,8 +137,13 @@ class TextModel(Protocol):
         priority: int = 0,
         every: Callable[[], float] | None = None,
         arrival: tuple[int, int] = (0, 0),
+        family: str = "",
     ) -> Iterator[str]:
-        """Yield the answer's text as it is decoded, counting it in `figures`."""
+        """Yield the answer's text as it is decoded, counting it in `figures`.
+
+        Answers of one `family` (the n choices of one request) share the prompt's cache:
+        it is read once and copied to the others' sequences.
+        """
         ...
 
     def close(self) -> None:

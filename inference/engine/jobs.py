@@ -39,6 +39,8 @@ class Job:
     # Its place in a group of answers queued together (0: first) and how many were queued
     # behind it; the first of a group waits for the rest (see inference.engine.arriving_group).
     arrival: tuple[int, int] = (0, 0)
+    # Answers of one family share one prompt: read once, its cache copied to the others.
+    family: str = ""
     out: Mailbox = field(default_factory=Mailbox)
     pending: list[int] = field(default_factory=list)
     sampler: object = None

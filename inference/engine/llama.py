@@ -74,19 +74,27 @@ class LlamaModel:
         self.engine.close()
         self.llm.close()
 
-    def _tokens(self, messages: Sequence[dict]) -> list[int]:
-        text = self._template.render(messages)
+    def _tokens(self, messages: Sequence[dict], tools: Sequence[dict] | None = None) -> list[int]:
+        text = self._template.render(messages, tools=tools)
         return self.llm.tokenize(text.encode(), add_bos=True, special=True)
 
     def build_prompt(
-        self, messages: Sequence[dict], max_tokens: int, *, answer_prefix: str = ""
+        self,
+        messages: Sequence[dict],
+        max_tokens: int,
+        *,
+        answer_prefix: str = "",
+        tools: Sequence[dict] | None = None,
+        truncate: bool = True,
     ) -> Prompt:
-        """Render the history with the model's template, dropping the oldest turns to fit.
+        """Render the history with the model's template, dropping the oldest turns to fit
+        (unless `truncate` is false: then a history that does not fit raises PromptTooLong).
 
         `answer_prefix` is the start of the answer, already written: the prompt ends with
         it, after the template's opening of the assistant's turn and with no end of turn,
-        so that the model goes on writing the same answer. Raises PromptTooLong, or
-        TemplateFailed when the template cannot render the history within its limits.
+        so that the model goes on writing the same answer. `tools`: OpenAI tool definitions
+        for the template. Raises PromptTooLong, or TemplateFailed when the template cannot
+        render the history within its limits.
         """
         prefix = (
             self.llm.tokenize(answer_prefix.encode(), add_bos=False, special=False)
@@ -99,9 +107,16 @@ class LlamaModel:
         budget = self.n_ctx - min(max_tokens, max(self.n_ctx // 4, 16))
 
         def rendered(dropped: int) -> list[int]:
-            return self._tokens(system + turns[dropped:]) + prefix
+            return self._tokens(system + turns[dropped:], tools) + prefix
 
         dropped, tokens = 0, rendered(0)
+        if len(tokens) > budget and not truncate:
+            raise PromptTooLong(
+                f"This conversation is {len(tokens)} tokens long and the answer needs room "
+                f"too; the model's context holds {self.n_ctx} tokens in all.",
+                prompt_tokens=len(tokens),
+                n_ctx=self.n_ctx,
+            )
         if len(tokens) > budget:
             # Start where the turns' own lengths say the kept ones begin, then step to the
             # first that fits: a few renders, not one per dropped turn, which a long
@@ -116,7 +131,9 @@ class LlamaModel:
                     raise PromptTooLong(
                         f"This message is {len(tokens)} tokens long; the model's context "
                         f"holds {self.n_ctx}, answer included. Shorten it or pick a model "
-                        "with a larger context."
+                        "with a larger context.",
+                        prompt_tokens=len(tokens),
+                        n_ctx=self.n_ctx,
                     )
                 dropped += 1
                 tokens = rendered(dropped)
@@ -147,7 +164,10 @@ class LlamaModel:
         tokens = self.llm.tokenize(text.encode(), add_bos=True, special=False)
         if len(tokens) >= self.n_ctx:
             raise PromptTooLong(
-                f"This prompt is {len(tokens)} tokens long; the model's context holds {self.n_ctx}."
+                f"This prompt is {len(tokens)} tokens long; the model's context holds "
+                f"{self.n_ctx}.",
+                prompt_tokens=len(tokens),
+                n_ctx=self.n_ctx,
             )
         return Prompt(tokens, 0, max(1, min(max_tokens, self.n_ctx - len(tokens))))
 
@@ -162,6 +182,7 @@ class LlamaModel:
         priority: int = 0,
         every: Callable[[], float] | None = None,
         arrival: tuple[int, int] = (0, 0),
+        family: str = "",
     ) -> Iterator[str]:
         """Yield the answer's text as it is decoded, beside whatever else is being decoded.
 
@@ -170,7 +191,8 @@ class LlamaModel:
         lower priority first (0 for chat, 1 for the API), then round-robin by user.
         `every` says how many seconds of text to gather into one piece after the first
         (None: a piece per token). `arrival`: its place in a group of answers queued together
-        and how many follow it, to be read in one step with them.
+        and how many follow it, to be read in one step with them. `family`: answers that
+        share one prompt (the n choices of a request), read once and copied.
         """
         job = Job(
             prompt,
@@ -181,5 +203,6 @@ class LlamaModel:
             priority=priority,
             every=every,
             arrival=arrival,
+            family=family,
         )
         yield from self.engine.stream(job)

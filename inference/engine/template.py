@@ -63,14 +63,20 @@ class ChatTemplate:
         self.bos_token, self.eos_token, self.explore = bos_token, eos_token, explore
         self._compiled = LimitedEnvironment(explore=explore).from_string(source)
 
-    def render(self, messages: Sequence[dict], *, now: datetime | None = None) -> str:
+    def render(
+        self,
+        messages: Sequence[dict],
+        *,
+        now: datetime | None = None,
+        tools: Sequence[dict] | None = None,
+    ) -> str:
         """The prompt for these messages, ready for the assistant's turn, or TemplateFailed."""
         budget = template_limits.Budget(
             template_limits.limits_for(messages, scale=4 if self.explore else 1)
         )
         token = template_limits.metered(budget)
         try:
-            return self._compiled.render(self._variables(list(messages), now))
+            return self._compiled.render(self._variables(list(messages), now, tools))
         except RenderOverLimits as exc:
             raise TemplateFailed(str(exc), over_limits=True) from None
         except RecursionError:
@@ -83,7 +89,9 @@ class ChatTemplate:
         finally:
             template_limits.release(token)
 
-    def _variables(self, messages: list[dict], now: datetime | None) -> dict:
+    def _variables(
+        self, messages: list[dict], now: datetime | None, tools: Sequence[dict] | None = None
+    ) -> dict:
         def strftime_now(fmt: str) -> str:
             return (now or datetime.now()).strftime(fmt)
 
@@ -103,7 +111,12 @@ class ChatTemplate:
         if not self.explore:
             # As llama-cpp-python passes them; left undefined when exploring, so that a
             # branch that loops over the tools loops over nothing instead of failing.
-            variables.update(functions=None, function_call=None, tools=None, tool_choice=None)
+            variables.update(
+                functions=None,
+                function_call=None,
+                tools=list(tools) if tools else None,
+                tool_choice=None,
+            )
         return variables
 
 

@@ -3,7 +3,14 @@
 import logging
 from collections.abc import Callable
 
-from inference.engine.contract import AnswerFailed, Figures, PromptRefused, Sampling, TextModel
+from inference.engine.contract import (
+    AnswerFailed,
+    Figures,
+    PromptRefused,
+    PromptTooLong,
+    Sampling,
+    TextModel,
+)
 from inference.worker.start_notice import StartNotice
 from inference.worker.stop_watch import stop_watch
 from inference.worker.streamer import Streamer, streaming
@@ -48,14 +55,17 @@ def generate_reply(
     # worker is alive, so nothing else would end an answer it left streaming.
     try:
         sampling = sampling_for(message)
+        shape = selectors.prompt_options(message)  # tools, and whether turns may be dropped
         history = selectors.prompt_history(message)
         if (message.sampling or {}).get("raw"):  # checked by sampling_for
             prompt = model.build_raw_prompt(history[-1]["content"], sampling.max_tokens)
         elif earlier_text:
             streamer.resume_from(earlier_text)
-            prompt = model.build_prompt(history, sampling.max_tokens, answer_prefix=earlier_text)
+            prompt = model.build_prompt(
+                history, sampling.max_tokens, answer_prefix=earlier_text, **shape
+            )
         else:
-            prompt = model.build_prompt(history, sampling.max_tokens)
+            prompt = model.build_prompt(history, sampling.max_tokens, **shape)
         conversation = message.conversation
         with streaming.one(), stop_watch.watching(message_id) as should_stop:
             for chunk in model.stream(
@@ -67,13 +77,25 @@ def generate_reply(
                 priority=1 if answers.came_from_api(message) else 0,
                 every=lambda: streamer.interval,
                 arrival=arrival,
+                # The versions of one answer asked together (the API's n) share a prompt.
+                family=f"{message.conversation_id}:{message.parent_id}",
             ):
                 streamer.add(chunk)
         streamer.flush()
     except SamplingRejected as exc:
         reason = f"This answer's settings cannot be used: {exc}"
         return _finish(message, streamer, figures, Message.Status.FAILED, reason, earlier=earlier)
-    except PromptRefused as exc:  # too long, or a template that cannot render it
+    except PromptTooLong as exc:
+        return _finish(
+            message,
+            streamer,
+            figures,
+            Message.Status.FAILED,
+            str(exc),
+            earlier=earlier,
+            code="context_length_exceeded",
+        )
+    except PromptRefused as exc:  # a template that cannot render it
         return _finish(message, streamer, figures, Message.Status.FAILED, str(exc), earlier=earlier)
     except AnswerFailed as exc:  # the decoder ended this answer alone, saying why
         log.warning("answer %s failed: %s", message_id, exc)
@@ -99,8 +121,11 @@ def _flush_quietly(streamer: Streamer) -> None:
         log.exception("the last text of answer %s was not sent", streamer.message.pk)
 
 
-def _finish(message, streamer, figures, status, error="", truncated=0, earlier=("", 0)) -> str:
-    """Store the answer's end; `earlier`: the text and tokens it had before this run."""
+def _finish(
+    message, streamer, figures, status, error="", truncated=0, earlier=("", 0), code=""
+) -> str:
+    """Store the answer's end; `earlier`: the text and tokens it had before this run;
+    `code`: why it failed, for programs (the API's error code)."""
     streamer.notice.cancel()
     # A continued answer whose run failed before resuming keeps the text it had.
     content = streamer.text or earlier[0]
@@ -116,6 +141,8 @@ def _finish(message, streamer, figures, status, error="", truncated=0, earlier=(
         tokens_per_second=figures.tokens_per_second,
         truncated_turns=truncated,
         finish_reason=figures.finish_reason if status != Message.Status.FAILED else "",
+        error_code=code,
+        logprobs=figures.logprobs or None,
     )
     log.info(
         "answer %s %s",

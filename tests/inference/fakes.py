@@ -13,12 +13,14 @@ class CannedModel:
         self.fail_after = fail_after
         self.too_long = too_long
         self.prompts: list[list[dict]] = []
+        self.prompt_options: list[dict] = []
         self.closed = False
 
-    def build_prompt(self, messages, max_tokens, *, answer_prefix=""):
+    def build_prompt(self, messages, max_tokens, *, answer_prefix="", tools=None, truncate=True):
         if self.too_long:
             raise PromptTooLong("This message is 9999 tokens long; the model's context holds 2048")
         self.prompts.append(list(messages))
+        self.prompt_options.append({"tools": tools, "truncate": truncate})
         return Prompt(tokens=[1, 2, 3], dropped_turns=0, max_tokens=max_tokens)
 
     def build_raw_prompt(self, text, max_tokens):
@@ -36,6 +38,7 @@ class CannedModel:
         priority=0,
         every=None,
         arrival=(0, 0),
+        family="",
     ):
         figures.prompt_tokens = len(prompt.tokens)
         figures.finish_reason = "stop"

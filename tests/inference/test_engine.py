@@ -40,6 +40,23 @@ def test_a_message_larger_than_the_context_is_refused(model):
         model.build_prompt([{"role": "user", "content": "word " * 1000}], 64)
 
 
+def test_without_truncation_a_conversation_too_long_is_refused_with_its_size(model):
+    history = []
+    for index in range(20):
+        history += [
+            {"role": "user", "content": f"question {index} " + "word " * 20},
+            {"role": "assistant", "content": f"answer {index} " + "word " * 20},
+        ]
+    history.append({"role": "user", "content": "the latest question"})
+    with pytest.raises(PromptTooLong) as refused:
+        model.build_prompt(history, 64, truncate=False)
+    assert refused.value.n_ctx == 512 and refused.value.prompt_tokens > 512
+    assert f"{refused.value.prompt_tokens} tokens long" in str(refused.value)
+    # What fits is built the same with or without truncation.
+    short = [{"role": "user", "content": "Hello there"}]
+    assert model.build_prompt(short, 64, truncate=False) == model.build_prompt(short, 64)
+
+
 def test_greedy_stream_is_deterministic_and_counted(model):
     prompt = model.build_prompt([{"role": "user", "content": "Write a haiku about the sea."}], 24)
     runs = []
@@ -106,7 +123,11 @@ def test_a_long_history_is_fitted_in_a_few_renders_to_the_same_prompt(model, mon
     renders = []
     assert model._turn_overhead > 0  # measured once per model, before the count
     original = model._tokens
-    monkeypatch.setattr(model, "_tokens", lambda messages: renders.append(1) or original(messages))
+    monkeypatch.setattr(
+        model,
+        "_tokens",
+        lambda messages, tools=None: renders.append(1) or original(messages, tools),
+    )
     prompt = model.build_prompt(history, 64)
     assert (prompt.tokens, prompt.dropped_turns) == (expected, expected_dropped)
     assert 0 < prompt.dropped_turns < len(history) - 1

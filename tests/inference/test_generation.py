@@ -77,6 +77,30 @@ def test_prompt_too_long_is_said_plainly(answer):
     assert "context holds 2048" in answer.error
 
 
+def test_a_prompt_too_long_carries_the_apis_error_code(answer):
+    generate_reply(answer.pk, model=CannedModel([], too_long=True), worker_name="w")
+    answer.refresh_from_db()
+    assert (answer.status, answer.error_code) == ("failed", "context_length_exceeded")
+
+
+def test_the_answers_tools_and_truncation_reach_the_prompt(answer):
+    tool = {"type": "function", "function": {"name": "clock", "parameters": {}}}
+    answer.sampling = {"via": "api", "tools": [tool], "truncation": "disabled"}
+    answer.save(update_fields=["sampling"])
+    model = CannedModel(["ok"])
+    assert generate_reply(answer.pk, model=model, worker_name="w") == "done"
+    assert model.prompt_options == [{"tools": [tool], "truncate": False}]
+
+
+def test_tool_choice_none_renders_no_tools(answer):
+    tool = {"type": "function", "function": {"name": "clock", "parameters": {}}}
+    answer.sampling = {"tools": [tool], "tool_choice": "none"}
+    answer.save(update_fields=["sampling"])
+    model = CannedModel(["ok"])
+    generate_reply(answer.pk, model=model, worker_name="w")
+    assert model.prompt_options == [{"tools": None, "truncate": True}]
+
+
 def test_chunks_are_coalesced_longer_while_more_answers_stream():
     from inference.worker.streamer import FLUSH_SECONDS, FLUSH_SECONDS_MAX, flush_interval
 
@@ -136,7 +160,9 @@ def test_a_continued_answer_that_fails_keeps_its_text_and_tokens(answer):
 
 def test_whatever_fails_before_the_first_token_ends_the_answer_failed(answer):
     class Broken(CannedModel):
-        def build_prompt(self, messages, max_tokens, *, answer_prefix=""):
+        def build_prompt(
+            self, messages, max_tokens, *, answer_prefix="", tools=None, truncate=True
+        ):
             raise KeyError("template")
 
     assert generate_reply(answer.pk, model=Broken([]), worker_name="w") == "failed"
@@ -156,3 +182,20 @@ def test_the_decoders_reason_for_failing_one_answer_is_kept(answer):
     answer.refresh_from_db()
     assert answer.error == "This answer failed while picking its next token (X: y)."
     assert answer.content == "some "
+
+
+def test_the_apis_sampling_reaches_the_engine_typed(answer):
+    from inference.worker.generation import sampling_for
+
+    answer.sampling = {
+        "via": "api",
+        "logit_bias": {"5": -100},
+        "frequency_penalty": 0.5,
+        "grammar": 'root ::= "yes"',
+        "logprobs": True,
+        "top_logprobs": 3,
+    }
+    sampling = sampling_for(answer)
+    assert sampling.logit_bias == {5: -100.0} and sampling.frequency_penalty == 0.5
+    assert sampling.grammar == 'root ::= "yes"'
+    assert (sampling.logprobs, sampling.top_logprobs, sampling.repeat_penalty) == (True, 3, 1.0)

@@ -230,7 +230,9 @@ def test_a_template_over_its_limits_fails_that_answer_with_the_reason(bundled_mo
             "{% endfor %}{{ m.content }}{% endfor %}"
         )
 
-        def build_prompt(self, messages, max_tokens, *, answer_prefix=""):
+        def build_prompt(
+            self, messages, max_tokens, *, answer_prefix="", tools=None, truncate=True
+        ):
             self.template.render(messages)
             return Prompt([1], 0, max_tokens)
 

@@ -67,6 +67,8 @@ class Message(models.Model):
         SYSTEM = "system"
         USER = "user"
         ASSISTANT = "assistant"
+        # A tool's result, sent back through the API (see api_fields).
+        TOOL = "tool"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -93,6 +95,19 @@ class Message(models.Model):
     )
     sampling = models.JSONField(
         default=dict, blank=True, help_text="Validated sampling settings for this answer."
+    )
+    error_code = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Why it failed, for programs: e.g. context_length_exceeded (the API's code).",
+    )
+    api_fields = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What the API's messages carry beside text: tool_calls, tool_call_id, name.",
+    )
+    logprobs = models.JSONField(
+        null=True, blank=True, help_text="Each token's log-probability, when the API asked."
     )
     truncated_turns = models.PositiveIntegerField(
         default=0, help_text="Oldest messages left out of the prompt to fit the context."

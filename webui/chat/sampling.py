@@ -14,6 +14,14 @@ MAX_TOKENS = (1, 1_000_000)
 SEED = (0, 2**31 - 1)  # llama.cpp's seed is 32 bits; the API's bound keeps it positive
 MAX_STOPS = 4
 MAX_STOP_CHARS = 200
+PENALTY = (-2.0, 2.0)  # OpenAI's frequency and presence penalties
+REPEAT_PENALTY = (0.0, 2.0)  # llama.cpp's repetition penalty (1.0: none)
+LOGIT_BIAS = (-100.0, 100.0)
+MAX_LOGIT_BIAS = 300  # tokens one answer may bias, as OpenAI allows
+MAX_GRAMMAR_CHARS = 200_000
+TOP_LOGPROBS = (0, 20)
+MAX_TOOLS = 128
+TRUNCATION = {"auto", "disabled"}
 # "via": how the answer was asked for; "raw": a plain completion, with no chat template.
 VIA = {"api"}
 
@@ -64,6 +72,54 @@ def _flag(name: str, value) -> bool:
     return value
 
 
+def _logit_bias(value) -> dict[str, float]:
+    """Token ids (as JSON's string keys) → bias; the worker checks the ids against its model."""
+    if not isinstance(value, dict) or len(value) > MAX_LOGIT_BIAS:
+        raise SamplingRejected(
+            "logit_bias", f"'logit_bias' must map up to {MAX_LOGIT_BIAS} token ids to numbers."
+        )
+    cleaned = {}
+    for key, bias in value.items():
+        token = str(key)
+        if not token.isdigit() or len(token) > 9:
+            raise SamplingRejected(
+                "logit_bias", f"'logit_bias' keys must be token ids, not {key!r}."
+            )
+        cleaned[str(int(token))] = _number("logit_bias", bias, LOGIT_BIAS)
+    return cleaned
+
+
+def _grammar(value) -> str:
+    if not isinstance(value, str) or len(value) > MAX_GRAMMAR_CHARS:
+        raise SamplingRejected(
+            "grammar", f"'grammar' must be GBNF text of up to {MAX_GRAMMAR_CHARS:,} characters."
+        )
+    return value
+
+
+def _tools(value) -> list[dict]:
+    """The API's tool definitions (checked in detail there), for the chat template."""
+    if not isinstance(value, list) or len(value) > MAX_TOOLS:
+        raise SamplingRejected("tools", f"'tools' must be a list of up to {MAX_TOOLS} tools.")
+    if not all(isinstance(tool, dict) for tool in value):
+        raise SamplingRejected("tools", "Each of 'tools' must be an object.")
+    return value
+
+
+def _tool_choice(value) -> str | dict:
+    if value in ("auto", "none", "required") or isinstance(value, dict):
+        return value
+    raise SamplingRejected(
+        "tool_choice", "'tool_choice' must be auto, none, required or a named function."
+    )
+
+
+def _truncation(value) -> str:
+    if value not in TRUNCATION:
+        raise SamplingRejected("truncation", f"'truncation' must be one of {sorted(TRUNCATION)}.")
+    return value
+
+
 def _via(value) -> str:
     if value not in VIA:
         raise SamplingRejected("via", f"'via' must be one of {sorted(VIA)}.")
@@ -78,9 +134,29 @@ _FIELDS = {
     "max_completion_tokens": lambda v: _integer("max_completion_tokens", v, MAX_TOKENS),
     "seed": lambda v: _integer("seed", v, SEED),
     "stop": _stops,
+    "frequency_penalty": lambda v: _number("frequency_penalty", v, PENALTY),
+    "presence_penalty": lambda v: _number("presence_penalty", v, PENALTY),
+    "repeat_penalty": lambda v: _number("repeat_penalty", v, REPEAT_PENALTY),
+    "logit_bias": _logit_bias,
+    "grammar": _grammar,
+    "logprobs": lambda v: _flag("logprobs", v),
+    "top_logprobs": lambda v: _integer("top_logprobs", v, TOP_LOGPROBS),
+    # How the prompt is built, beside how tokens are picked.
+    "tools": _tools,
+    "tool_choice": _tool_choice,
+    "truncation": _truncation,
     "raw": lambda v: _flag("raw", v),
     "via": _via,
 }
+# The keys above that go to the engine's Sampling unchanged (webui.chat.selectors).
+ENGINE_EXTRAS = (
+    "frequency_penalty",
+    "presence_penalty",
+    "repeat_penalty",
+    "grammar",
+    "logprobs",
+    "top_logprobs",
+)
 
 
 def clean_sampling(raw: object) -> dict:

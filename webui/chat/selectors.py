@@ -10,7 +10,7 @@ from django.utils import timezone
 from webui.chat import versions
 from webui.chat.conversation_settings import effective, max_tokens_bound, temperature_bound
 from webui.chat.models import Conversation, Message
-from webui.chat.sampling import clean_sampling
+from webui.chat.sampling import ENGINE_EXTRAS, clean_sampling
 
 SIDEBAR_PAGE_SIZE = 50
 
@@ -165,7 +165,20 @@ def answer_sampling(message: Message) -> dict:
         "seed": chosen.get("seed"),
     }
     # The defaults too: a conversation's or a model's stored value may be out of bounds.
-    return {"stop": [], "seed": None, **clean_sampling(merged)}
+    merged = {"stop": [], "seed": None, **clean_sampling(merged)}
+    merged.update({name: chosen[name] for name in ENGINE_EXTRAS if name in chosen})
+    if "logit_bias" in chosen:
+        merged["logit_bias"] = {int(token): bias for token, bias in chosen["logit_bias"].items()}
+    return merged
+
+
+def prompt_options(message: Message) -> dict:
+    """How to build the answer's prompt beside its history: `tools` for the template, and
+    `truncate` (False when the API asked for no truncation: a conversation too long for the
+    context is refused, not cut). Raises SamplingRejected like answer_sampling."""
+    chosen = clean_sampling(message.sampling)
+    tools = chosen.get("tools") if chosen.get("tool_choice") != "none" else None
+    return {"tools": tools or None, "truncate": chosen.get("truncation", "auto") == "auto"}
 
 
 def queued_answer(message_id: int) -> Message | None:

@@ -9,7 +9,17 @@ from webui.registry.paths import OutsideModelsDir, allowed_model_path
 
 
 class LLMModel(models.Model):
+    class Role(models.TextChoices):
+        CHAT = "chat", "chat (answers conversations)"
+        EMBEDDING = "embedding", "embedding (turns text into vectors)"
+
     name = models.CharField(max_length=200)
+    role = models.CharField(
+        max_length=16,
+        choices=Role.choices,
+        default=Role.CHAT,
+        help_text="What its workers do with it: write answers, or compute embeddings.",
+    )
     slug = models.SlugField(
         max_length=64, unique=True, help_text="Names the model's queue: a worker serves one slug."
     )

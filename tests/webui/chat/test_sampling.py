@@ -76,6 +76,35 @@ def test_max_completion_tokens_is_max_tokens_and_wins():
             "'stop' must be a string or a list of up to 4 strings.",
         ),
         ({"raw": "yes"}, "raw", "'raw' must be true or false."),
+        (
+            {"frequency_penalty": 2.5},
+            "frequency_penalty",
+            "'frequency_penalty' must be between -2 and 2.",
+        ),
+        ({"presence_penalty": "1"}, "presence_penalty", "'presence_penalty' must be a number."),
+        ({"repeat_penalty": 3}, "repeat_penalty", "'repeat_penalty' must be between 0 and 2."),
+        ({"logit_bias": {"12": 101}}, "logit_bias", "'logit_bias' must be between -100 and 100."),
+        ({"logit_bias": {"-3": 1}}, "logit_bias", "'logit_bias' keys must be token ids, not '-3'."),
+        (
+            {"logit_bias": {str(i): 1 for i in range(301)}},
+            "logit_bias",
+            "'logit_bias' must map up to 300 token ids to numbers.",
+        ),
+        (
+            {"grammar": "x" * 200_001},
+            "grammar",
+            "'grammar' must be GBNF text of up to 200,000 characters.",
+        ),
+        ({"logprobs": 1}, "logprobs", "'logprobs' must be true or false."),
+        ({"top_logprobs": 21}, "top_logprobs", "'top_logprobs' must be between 0 and 20."),
+        ({"tools": {"a": 1}}, "tools", "'tools' must be a list of up to 128 tools."),
+        ({"tools": ["clock"]}, "tools", "Each of 'tools' must be an object."),
+        (
+            {"tool_choice": "always"},
+            "tool_choice",
+            "'tool_choice' must be auto, none, required or a named function.",
+        ),
+        ({"truncation": "yes"}, "truncation", "'truncation' must be one of ['auto', 'disabled']."),
         ({"via": "admin"}, "via", "'via' must be one of ['api']."),
         (["temperature", 1], "sampling", "'sampling' must be an object of settings."),
         ("hot", "sampling", "'sampling' must be an object of settings."),
@@ -99,3 +128,21 @@ def test_the_bounds_themselves_are_allowed():
         }
     )
     assert cleaned["seed"] == 2**31 - 1 and len(cleaned["stop"]) == 4
+
+
+def test_the_apis_sampling_extras_are_kept_typed():
+    cleaned = clean_sampling(
+        {
+            "frequency_penalty": -2,
+            "presence_penalty": 0.5,
+            "repeat_penalty": 1.1,
+            "logit_bias": {"0012": -100, 7: 100},
+            "grammar": 'root ::= "yes"',
+            "logprobs": True,
+            "top_logprobs": 20,
+            "truncation": "disabled",
+        }
+    )
+    assert cleaned["logit_bias"] == {"12": -100.0, "7": 100.0}
+    assert cleaned["frequency_penalty"] == -2.0 and cleaned["top_logprobs"] == 20
+    assert cleaned["grammar"] == 'root ::= "yes"' and cleaned["truncation"] == "disabled"
