@@ -159,7 +159,9 @@ def test_the_web_clients_speak_it(locked_redis, settings):
 
 @pytest.fixture
 def auth_model(bundled_model):
-    return model_of_its_own(bundled_model, "redis auth", context_size=1024, max_tokens=160)
+    # Room for a long story: at 160 tokens a busy web server sometimes passed the stop on
+    # after the worker had written the whole answer (2 of 6 full runs).
+    return model_of_its_own(bundled_model, "redis auth", context_size=2048, max_tokens=1500)
 
 
 async def _answer_then_stop(base: str, cookie: str, conversation_id: int) -> tuple[int, int]:
@@ -199,10 +201,7 @@ def test_an_answer_and_a_stop_go_through_it(locked_redis, auth_model):
     done = Message.objects.get(pk=first)
     assert done.status == "done" and done.content, (done.status, done.error, worker.tail())
     stopped = Message.objects.get(pk=second)
-    if stopped.status != "stopped":
-        # Seen in 2 of 6 full runs (never alone): every story ended before its stop took
-        # effect. Open question, in the session note; the answer path above is asserted.
-        pytest.xfail(f"the stop did not meet a running answer ({stopped.status})")
-    assert stopped.completion_tokens < 160
+    assert stopped.status == "stopped", (stopped.status, stopped.finish_reason, worker.tail())
+    assert stopped.completion_tokens < 1500
     for process in (worker, server):
         assert PASSWORD not in process.tail() and quote(PASSWORD, safe="") not in process.tail()
