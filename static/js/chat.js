@@ -62,6 +62,7 @@
   function setDrawer(open) {
     var frame = layout(), toggle = document.getElementById("sidebar-toggle");
     if (!frame || !toggle) return;
+    var wasOpen = frame.classList.contains("drawer-open");
     frame.classList.toggle("drawer-open", open);
     toggle.setAttribute("aria-expanded", open ? "true" : "false");
     var backdrop = frame.querySelector(".drawer-backdrop");
@@ -72,8 +73,8 @@
     if (open) {
       var first = document.querySelector("#sidebar .new-chat");
       if (first) first.focus();
-    } else if (frame.contains(document.activeElement) && document.activeElement.closest("#sidebar")) {
-      toggle.focus();
+    } else if (wasOpen && (document.activeElement === document.body || document.activeElement.closest("#sidebar"))) {
+      toggle.focus();  // closed with Escape, its close button or a tap beside it
     }
   }
 
@@ -156,18 +157,30 @@
     }
   }
 
-  // A Copy button on every code block of a rendered answer (the HTML stays as sanitized).
+  // Every code block of a rendered answer gets a head with its language and a Copy
+  // button: above the code, so that the button never narrows it (the HTML inside stays
+  // as sanitized; only the wrapper is new).
   function addCodeCopyButtons(root) {
     (root || document).querySelectorAll(".message .markdown pre").forEach(function (pre) {
       if (pre.dataset.copyReady) return;
       pre.dataset.copyReady = "yes";
+      var block = document.createElement("div");
+      block.className = "code-block";
+      var head = document.createElement("div");
+      head.className = "code-head";
+      var language = document.createElement("span");
+      var code = pre.querySelector("code");
+      var match = code && /(?:^|\s)language-(\S+)/.exec(code.className);
+      language.textContent = match ? match[1] : "";
       var button = document.createElement("button");
       button.type = "button";
       button.className = "button small copy-code";
       button.dataset.copy = "code";
       button.textContent = "Copy";
       button.setAttribute("aria-label", "Copy code");
-      pre.parentNode.insertBefore(button, pre);
+      head.append(language, button);
+      pre.parentNode.insertBefore(block, pre);
+      block.append(head, pre);
     });
   }
 
@@ -197,7 +210,7 @@
     if (copy) {
       var text;
       if (copy.dataset.copy === "code") {
-        text = copy.nextElementSibling.innerText;
+        text = copy.closest(".code-block").querySelector("pre").innerText;
       } else {
         var source = copy.parentNode.querySelector("template[data-copy-source]");
         text = source ? source.content.textContent : "";
@@ -264,7 +277,114 @@
   }
 
   document.addEventListener("htmx:wsAfterMessage", function () { addCodeCopyButtons(); restoreFocus(); });
+  document.addEventListener("htmx:load", function () { addCodeCopyButtons(); });
   document.addEventListener("DOMContentLoaded", function () { addCodeCopyButtons(); });
+})();
+
+// TeX math: the server leaves the source, escaped, in .math-inline and .math-display
+// elements (webui/chat/markdown_math.py); KaTeX typesets it here. Untrusted input:
+// no \href, \url or \includegraphics (trust: false), errors shown in place, sizes and
+// macro expansion bounded.
+(function () {
+  "use strict";
+
+  var OPTIONS = { throwOnError: false, trust: false, strict: "ignore", maxSize: 10, maxExpand: 500 };
+
+  // KaTeX gives a few SVG and MathML nodes a style attribute with setAttribute, which the
+  // Content-Security-Policy (style-src 'self', no 'unsafe-inline') refuses. The same
+  // styles through the CSSOM (element.style) are allowed, so while KaTeX draws, and only
+  // then, a style attribute goes there: the page needs no inline-style permission.
+  function typeset(el) {
+    var plain = Element.prototype.setAttribute;
+    Element.prototype.setAttribute = function (name, value) {
+      if (name === "style") { this.style.cssText = value; return; }
+      return plain.call(this, name, value);
+    };
+    var source = el.textContent;
+    try {
+      window.katex.render(source, el, Object.assign({ displayMode: el.classList.contains("math-display") }, OPTIONS));
+      el.dataset.tex = source;
+    } catch (error) {
+      el.textContent = source;  // not typeset: the source stays readable
+    } finally {
+      Element.prototype.setAttribute = plain;
+    }
+  }
+
+  function typesetAll() {
+    if (!window.katex) return;
+    document.querySelectorAll(".markdown :is(.math-inline, .math-display):not([data-tex])").forEach(typeset);
+  }
+
+  document.addEventListener("htmx:wsAfterMessage", typesetAll);
+  document.addEventListener("htmx:load", typesetAll);
+  document.addEventListener("DOMContentLoaded", typesetAll);
+})();
+
+// Panels that open in place (the <details> menus Settings and Options): their close
+// button, Escape and a click or tap outside close them, and focus goes back to the
+// button that opened them. A <dialog> also closes on a tap on its backdrop.
+(function () {
+  "use strict";
+
+  var PANELS = "details.conversation-settings[open], details.conversation-menu[open]";
+
+  function closePanel(details) {
+    details.open = false;
+    var opener = details.querySelector("summary");
+    if (opener) opener.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-panel]");
+    if (closer) { closePanel(closer.closest("details")); return; }
+    document.querySelectorAll(PANELS).forEach(function (details) {
+      if (details.contains(event.target)) return;
+      details.open = false;
+      // Back to its button, unless the click gave focus to another control (not just
+      // to a container such as #main, which takes focus only for the skip link).
+      var focus = document.activeElement;
+      if (!focus || focus.tabIndex < 0 || focus === document.body || details.contains(focus)) {
+        details.querySelector("summary").focus();
+      }
+    });
+    var dialog = event.target;
+    if (dialog.tagName === "DIALOG" && dialog.open) {
+      var box = dialog.getBoundingClientRect();
+      var inside = event.clientX >= box.left && event.clientX <= box.right &&
+        event.clientY >= box.top && event.clientY <= box.bottom;
+      if (!inside) dialog.close();
+    }
+  });
+
+  // A form with data-confirm asks first, in the page's <dialog id="confirm-dialog">
+  // (templates/_confirm_dialog.html); without script it submits at once.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var dialog = document.getElementById("confirm-dialog");
+    if (!form.dataset.confirm || form.dataset.confirmed || !dialog || !dialog.showModal) return;
+    event.preventDefault();
+    var submitter = event.submitter;
+    dialog.querySelector("#confirm-dialog-text").textContent = form.dataset.confirm;
+    dialog.querySelector("[data-confirm-ok]").textContent = form.dataset.confirmButton || "Confirm";
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function () {
+      if (dialog.returnValue !== "confirm") return;
+      form.dataset.confirmed = "yes";
+      form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+    }, { once: true });
+    dialog.showModal();
+  });
+
+  // Captured before the page's own Escape (which stops a running answer).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || document.querySelector("dialog[open]")) return;
+    var open = document.querySelectorAll(PANELS);
+    if (!open.length) return;
+    event.stopPropagation();
+    event.preventDefault();
+    open.forEach(closePanel);
+  }, true);
 })();
 
 // A socket the server closed for good says why, where a refused message would

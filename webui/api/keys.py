@@ -18,19 +18,24 @@ class KeyForm(forms.Form):
     )
 
 
+# The new key waits in the session for the one page view after the redirect: a reload
+# of that page, or of the form's POST, creates nothing and shows the key no more.
+_NEW_KEY = "api_new_key"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def key_list(request):
     form = KeyForm(request.POST or None)
-    new_key = None
     if request.method == "POST" and form.is_valid():
         days = form.cleaned_data["expires_in_days"]
         expires = timezone.now() + timedelta(days=days) if days else None
-        _, new_key = ApiKey.issue(
+        _, request.session[_NEW_KEY] = ApiKey.issue(
             user=request.user, name=form.cleaned_data["name"], expires_at=expires
         )
-        form = KeyForm()
+        return redirect("api:keys")
     keys = ApiKey.objects.filter(user=request.user)
+    new_key = request.session.pop(_NEW_KEY, None) if request.method == "GET" else None
     return render(
         request,
         "api/keys.html",

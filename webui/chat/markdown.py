@@ -10,6 +10,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from webui.chat.markdown_math import math_plugin
+
 _FORMATTER = HtmlFormatter(nowrap=True)
 
 ALLOWED_TAGS = {
@@ -19,9 +21,11 @@ ALLOWED_TAGS = {
     "strong",
     "em",
     "del",
+    "s",  # markdown-it writes ~~strikethrough~~ as <s>
     "code",
     "pre",
     "span",
+    "div",  # display math only: raw HTML is off, so markdown_math writes every div
     "blockquote",
     "ul",
     "ol",
@@ -44,6 +48,7 @@ ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "code": {"class"},
     "span": {"class"},
+    "div": {"class"},
     "ol": {"start"},
 }
 
@@ -62,12 +67,17 @@ _md = (
     MarkdownIt("commonmark", {"html": False, "highlight": _highlight})
     .enable("table")
     .enable("strikethrough")
+    .use(math_plugin)
 )
 
 
 @lru_cache(maxsize=4096)
 def render(text: str) -> SafeString:
-    """Render Markdown to sanitized HTML: no raw HTML, scripts, images or odd links."""
+    """Render Markdown to sanitized HTML: no raw HTML, scripts, images or odd links.
+
+    TeX math stays as its source in math-inline and math-display elements, for the
+    browser to typeset (webui/chat/markdown_math.py).
+    """
     html = _md.render(text or "")
     clean = nh3.clean(
         html,

@@ -58,7 +58,8 @@ def test_revoked_expired_and_inactive_keys_fail(alice):
 def test_keys_page_shows_a_new_key_once_and_revokes(client, alice):
     client.force_login(alice)
     page = client.post(reverse("api:keys"), {"name": "laptop", "expires_in_days": 30})
-    html = page.content.decode()
+    assert page.status_code == 302  # Post/Redirect/Get: a reload makes no second key
+    html = client.get(page.url).content.decode()
     assert "data-new-key" in html
     key = ApiKey.objects.get(user=alice)
     assert key.expires_at is not None

@@ -37,3 +37,10 @@ def test_tables_and_safe_links_survive():
     assert "<table>" in html
     assert 'href="https://example.com"' in html
     assert 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_strikethrough_is_struck_and_stays_inert():
+    assert render("was ~~wrong~~ right") == "<p>was <s>wrong</s> right</p>\n"
+    html = render('~~<img src=x onerror="alert(1)">~~ and ~~[x](javascript:alert(1))~~')
+    assert "<s>" in html
+    assert problems_in(html) == [], html
