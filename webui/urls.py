@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from webui.accounts import views as account_views
-from webui.chat import audited_read
+from webui.chat import audited_read, feedback_views
 from webui.ops import health, metrics
 from webui.team import urls as team_urls
 
@@ -14,6 +14,7 @@ team_pages = [
         audited_read.read_conversation,
         name="read_conversation",
     ),
+    path("usage/feedback.csv", feedback_views.feedback_csv, name="feedback_csv"),
 ]
 
 urlpatterns = [

@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from webui.chat.audited_read import may_read
-from webui.chat.models import Conversation, Message
+from webui.chat.models import AnswerFeedback, Conversation, Message
 from webui.core.admin_lookups import ShownFieldsAdmin
 from webui.team import audit
 
@@ -51,6 +51,13 @@ class ConversationAdmin(MembersWordsAdmin):
     def has_add_permission(self, request):
         return False
 
+    def view_on_site(self, obj: Conversation) -> str | None:
+        """The audited read view: the conversation's own page is its owner's alone (a 404
+        for anyone else). None (no button) while admins may not read conversations."""
+        if not settings.HOMEFIRE["ADMIN_CAN_READ"]:
+            return None
+        return reverse("team:read_conversation", args=[obj.pk])
+
 
 @admin.register(Message)
 class MessageAdmin(MembersWordsAdmin):
@@ -74,4 +81,36 @@ class MessageAdmin(MembersWordsAdmin):
     content_fields = ("content", "error", "conversation__title", "conversation__system_prompt")
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AnswerFeedback)
+class AnswerFeedbackAdmin(ShownFieldsAdmin):
+    """Members' 👍/👎, read-only, with the per-model summary of what the filters select
+    (templates/admin/chat/answerfeedback/change_list.html). The comments were written for
+    the admins (the form says so); the answers themselves stay private."""
+
+    list_display = ["updated_at", "rating", "model", "owner", "comment"]
+    list_filter = ["rating", "model", "updated_at"]
+    list_select_related = ["model", "owner"]
+    date_hierarchy = "updated_at"
+    fields = [
+        "message_id",
+        "owner",
+        "rating",
+        "comment",
+        "model",
+        "sampling",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

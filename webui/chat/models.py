@@ -159,3 +159,46 @@ class Message(models.Model):
             .values_list("id", flat=True)
         )
         return info_of(self.pk, ids) if self.pk in ids else SINGLE
+
+
+class AnswerFeedback(models.Model):
+    """A member's 👍 or 👎 on an answer, with an optional comment: one per answer, kept with
+    the model and sampling settings that wrote it, for the team's per-model summary."""
+
+    class Rating(models.TextChoices):
+        UP = "up", "👍"
+        DOWN = "down", "👎"
+
+    COMMENT_MAX = 1000
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="feedback")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="answer_feedback",
+        help_text="The conversation's owner.",
+    )
+    rating = models.CharField(max_length=4, choices=Rating.choices)
+    comment = models.TextField(blank=True, max_length=COMMENT_MAX)
+    model = models.ForeignKey(
+        "registry.LLMModel",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="feedback",
+        help_text="The model that wrote the answer.",
+    )
+    sampling = models.JSONField(
+        default=dict, blank=True, help_text="The settings the answer was written with."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = "answer feedback"
+        verbose_name_plural = "answer feedback"
+        indexes = [models.Index(fields=["model", "rating"], name="feedback_model_rating")]
+
+    def __str__(self) -> str:
+        return f"Feedback {self.pk} ({self.rating})"

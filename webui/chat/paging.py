@@ -53,7 +53,8 @@ def conversation_page(
     path = shown_path(light_rows(conversation.pk))
     start, end = _bounds(path, before, everything, earlier)
     wanted = path[start:end]
-    whole = Message.objects.select_related("model").in_bulk([row.pk for row in wanted])
+    # With its feedback (or none), which the answer's 👍/👎 show: no query per message.
+    whole = Message.objects.select_related("model", "feedback").in_bulk([r.pk for r in wanted])
     messages = []
     for row in wanted:
         message = whole[row.pk]

@@ -13,6 +13,8 @@ from django.utils.dateparse import parse_datetime
 
 from webui.chat.models import Conversation, Message
 from webui.chat.sampling import SamplingRejected, clean_sampling
+from webui.chat.transfer_foreign import ACCEPTED, conversations_of
+from webui.chat.transfer_tree import ImportRejected, check, refuse
 from webui.registry.models import LLMModel
 
 FORMAT = "homefire.conversations"
@@ -31,10 +33,6 @@ MESSAGE_FLOATS = ("ttft_ms", "tokens_per_second")
 MESSAGE_TIMES = ("created_at", "started_at", "finished_at")
 
 
-class ImportRejected(ValueError):
-    """The file cannot be imported; the text says why, in words for the user."""
-
-
 @dataclass
 class CheckedConversation:
     """One conversation of the file, ready to write: every value checked and typed."""
@@ -51,33 +49,24 @@ def max_messages() -> int:
     return settings.HOMEFIRE["IMPORT_MAX_MESSAGES"]
 
 
-def _refuse(where: str, what: str) -> NoReturn:
-    raise ImportRejected(f"This file cannot be imported: {where} {what}.")
-
-
-def _check(condition: bool, where: str, what: str) -> None:
-    if not condition:
-        _refuse(where, what)
-
-
 def _limit(model, name: str) -> int:
     return model._meta.get_field(name).max_length or settings.HOMEFIRE["MAX_MESSAGE_CHARS"]
 
 
 def _text(value, where: str, name: str, limit: int) -> str:
-    _check(isinstance(value, str), where, f"has a {name} that is not text")
-    _check(
+    check(isinstance(value, str), where, f"has a {name} that is not text")
+    check(
         len(value) <= limit,
         where,
         f"has a {name} of {len(value):,} characters; the limit is {limit:,}",
     )
     # Both would fail only when written: PostgreSQL refuses NUL, no database takes lone
     # surrogates (which JSON's \ud800 escapes can make).
-    _check("\x00" not in value, where, f"has a {name} with a NUL character")
+    check("\x00" not in value, where, f"has a {name} with a NUL character")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        _refuse(where, f"has a {name} that is not valid Unicode")
+        refuse(where, f"has a {name} that is not valid Unicode")
     return value
 
 
@@ -85,13 +74,13 @@ def _flag(data: dict, name: str, where: str, default: bool) -> bool:
     value = data.get(name)
     if value is None:
         return default
-    _check(isinstance(value, bool), where, f"has a {name} that is not true or false")
+    check(isinstance(value, bool), where, f"has a {name} that is not true or false")
     return value
 
 
 def _model(data: dict, where: str, models: dict[str, LLMModel]) -> LLMModel | None:
     slug = data.get("model")
-    _check(slug is None or isinstance(slug, str), where, "has a model that is not text")
+    check(slug is None or isinstance(slug, str), where, "has a model that is not text")
     return models.get(slug) if slug else None  # a model this server lacks: none
 
 
@@ -103,20 +92,20 @@ def _time(data: dict, name: str, where: str) -> datetime | None:
         parsed = parse_datetime(value) if isinstance(value, str) else None
     except ValueError:  # well formed but impossible, as 2024-13-45
         parsed = None
-    _check(parsed is not None, where, f"has a {name} that is not an ISO 8601 date")
+    check(parsed is not None, where, f"has a {name} that is not an ISO 8601 date")
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
     try:
         parsed.astimezone(UTC)  # databases store UTC: 9999-12-31T23:59-14:00 has none
     except OverflowError:
-        _refuse(where, f"has a {name} out of range")
+        refuse(where, f"has a {name} out of range")
     return parsed
 
 
 def _figure(data: dict, name: str, where: str) -> int | None:
     value = data.get(name)
     ok = value is None or (type(value) is int and 0 <= value <= _MAX_COUNT)
-    _check(ok, where, f"has a {name} that is not a whole number from 0 to {_MAX_COUNT:,}")
+    check(ok, where, f"has a {name} that is not a whole number from 0 to {_MAX_COUNT:,}")
     return value
 
 
@@ -128,17 +117,17 @@ def _float(data: dict, name: str, where: str) -> float | None:
         number = float(value) if type(value) in (int, float) else math.nan
     except OverflowError:
         number = math.nan
-    _check(math.isfinite(number), where, f"has a {name} that is not a number")
+    check(math.isfinite(number), where, f"has a {name} that is not a number")
     return number
 
 
 def _message(data, where: str, models: dict[str, LLMModel]) -> dict:
-    _check(isinstance(data, dict), where, "is not an object")
+    check(isinstance(data, dict), where, "is not an object")
     fields = {
         name: _text(data.get(name, ""), where, name, _limit(Message, name)) for name in MESSAGE_TEXT
     }
-    _check(fields["role"] in Message.Role.values, where, "has an unknown role")
-    _check(fields["status"] in Message.Status.values, where, "has an unknown status")
+    check(fields["role"] in Message.Role.values, where, "has an unknown role")
+    check(fields["status"] in Message.Status.values, where, "has an unknown status")
     if fields["status"] in Message.ACTIVE_STATUSES:
         # No worker is writing it any more: keep what was written, as stopped.
         fields["status"] = Message.Status.STOPPED
@@ -150,7 +139,7 @@ def _message(data, where: str, models: dict[str, LLMModel]) -> dict:
         # The worker hands these to the shared decoder: only settings it can use get in.
         fields["sampling"] = clean_sampling(data.get("sampling"))
     except SamplingRejected as exc:
-        _refuse(where, f"has sampling settings that cannot be used: {exc}".rstrip("."))
+        refuse(where, f"has sampling settings that cannot be used: {exc}".rstrip("."))
     fields["model"] = _model(data, where, models)
     return fields
 
@@ -161,16 +150,16 @@ def _links(data: dict, index: int, where: str) -> dict:
     for name in ("parent", "version_of"):
         value = data.get(name)
         ok = value is None or (type(value) is int and 0 <= value < index)
-        _check(ok, where, f"has a {name} that is not the position of an earlier message")
+        check(ok, where, f"has a {name} that is not the position of an earlier message")
         links[name] = value
     links["shown"] = _flag(data, "shown", where, default=True)
     return links
 
 
 def _conversation(data, where: str, models: dict[str, LLMModel]) -> CheckedConversation:
-    _check(isinstance(data, dict), where, "is not an object")
+    check(isinstance(data, dict), where, "is not an object")
     title = _text(data.get("title"), where, "title", _limit(Conversation, "title"))
-    _check(bool(title), where, "has an empty title")
+    check(bool(title), where, "has an empty title")
     fields = {
         "title": title,
         "model": _model(data, where, models),
@@ -230,31 +219,33 @@ def _parse(raw: bytes) -> list:
     except RecursionError:
         raise ImportRejected("This file cannot be imported: it is nested too deeply.") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ImportRejected("This file is not JSON exported from Homefire.") from exc
-    is_export = isinstance(document, dict) and document.get("format") == FORMAT
-    _check(is_export, "it", "is not a Homefire export")
+        raise ImportRejected(f"This file is not JSON. Import reads {ACCEPTED}.") from exc
+    if not (isinstance(document, dict) and document.get("format") == FORMAT):
+        conversations = conversations_of(document)
+        check(conversations is not None, "it is not", f"{ACCEPTED}, the formats this server reads")
+        return conversations
     version = document.get("version")
-    _check(
+    check(
         type(version) is int and version == VERSION, "its version", "is not one this server reads"
     )
-    _check(isinstance(document.get("conversations"), list), "it", "has no list of conversations")
+    check(isinstance(document.get("conversations"), list), "it", "has no list of conversations")
     return document["conversations"]
 
 
 def _check_sizes(conversations: list) -> None:
     """The bounds of one import, before any conversation is checked in detail."""
     limit = max_messages()
-    _check(bool(conversations), "it", "holds no conversations")
+    check(bool(conversations), "it", "holds no conversations")
     bound = f"one import may hold up to {limit:,} (an admin can raise this)"
     count = len(conversations)
-    _check(count <= limit, "it", f"holds {count:,} conversations; {bound}")
+    check(count <= limit, "it", f"holds {count:,} conversations; {bound}")
     total = 0
     for number, data in enumerate(conversations, start=1):
         where = f"conversation {number}"
-        _check(isinstance(data, dict), where, "is not an object")
-        _check(isinstance(data.get("messages"), list), where, "has no list of messages")
+        check(isinstance(data, dict), where, "is not an object")
+        check(isinstance(data.get("messages"), list), where, "has no list of messages")
         total += len(data["messages"])
-    _check(total <= limit, "it", f"holds {total:,} messages; {bound}")
+    check(total <= limit, "it", f"holds {total:,} messages; {bound}")
 
 
 def checked_conversations(raw: bytes) -> list[CheckedConversation]:

@@ -1,4 +1,5 @@
-"""Downloads of one's conversations (Markdown, JSON) and the page that imports JSON back."""
+"""Downloads of one's conversations (Markdown, JSON) and the page that imports JSON back,
+Homefire's own or another app's (webui.chat.transfer_foreign)."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -52,7 +53,7 @@ def import_page(request):
         upload = request.FILES.get("file")
         try:
             if upload is None:
-                raise transfer.ImportRejected("Choose a JSON file exported from Homefire.")
+                raise transfer.ImportRejected("Choose a JSON file to import.")
             if upload.size > transfer_checks.MAX_IMPORT_BYTES:
                 raise transfer.ImportRejected(transfer_checks.TOO_LARGE)
             context["imported"] = transfer.conversations_import(

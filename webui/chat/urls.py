@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webui.chat import conversation_views, message_views, transfer_views, views
+from webui.chat import conversation_views, feedback_views, message_views, transfer_views, views
 
 app_name = "chat"
 urlpatterns = [
@@ -34,4 +34,5 @@ urlpatterns = [
     path("import/", transfer_views.import_page, name="import"),
     path("m/<int:message_id>/stop/", views.stop, name="stop"),
     path("m/<int:message_id>/delete/", message_views.delete, name="message_delete"),
+    path("m/<int:message_id>/feedback/", feedback_views.rate, name="feedback"),
 ]

@@ -1,9 +1,12 @@
+from urllib.parse import urljoin
+
 from django.contrib import admin, messages
+from django.db.models import CharField, Value
 from django.urls import reverse
 from django.utils.html import format_html
 
 from webui.core.admin_lookups import ShownFieldsAdmin
-from webui.team import signup
+from webui.team import audit, signup
 from webui.team.models import (
     AuditEvent,
     Invitation,
@@ -16,8 +19,17 @@ from webui.team.models import (
 )
 
 
+class TeamAdmin(ShownFieldsAdmin):
+    """The team's policy pages: each change is logged, and audited, from what to what."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        if add or formsets or not form.changed_data:
+            return super().construct_change_message(request, form, formsets, add)
+        return audit.change_text(form)
+
+
 @admin.register(TeamSettings)
-class TeamSettingsAdmin(ShownFieldsAdmin):
+class TeamSettingsAdmin(TeamAdmin):
     list_display = ["__str__", "signup_policy", "retention_days"]
 
     def has_add_permission(self, request):
@@ -33,7 +45,7 @@ class TeamSettingsAdmin(ShownFieldsAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ShownFieldsAdmin):
+class MembershipAdmin(TeamAdmin):
     list_display = ["user", "status", "created_at", "approved_at", "approved_by"]
     list_filter = ["status"]
     search_fields = ["user__username"]
@@ -54,16 +66,31 @@ class MembershipAdmin(ShownFieldsAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ShownFieldsAdmin):
+class InvitationAdmin(TeamAdmin):
     list_display = ["__str__", "link", "state", "created_by", "created_at", "expires_at"]
     readonly_fields = ["link", "created_by", "created_at", "used_at", "used_by"]
     fields = ["note", "expires_at", "link", "created_by", "created_at", "used_at", "used_by"]
+
+    class Media:
+        js = ["js/admin_copy.js"]
+
+    def get_queryset(self, request):
+        # The display methods get no request: each row carries the site's address as this
+        # admin reached it, for a link that works when pasted into a message.
+        root = Value(request.build_absolute_uri("/"), output_field=CharField())
+        return super().get_queryset(request).annotate(site_root=root)
 
     @admin.display(description="invitation link")
     def link(self, obj: Invitation) -> str:
         if not obj.pk:
             return "Shown once saved."
-        return format_html("<code>{}</code>", reverse("invite", args=[obj.token]))
+        url = urljoin(getattr(obj, "site_root", ""), reverse("invite", args=[obj.token]))
+        return format_html(
+            '<code data-invitation-link>{}</code> <button type="button" class="button" '
+            'data-copy-text="{}" aria-label="Copy the invitation link">Copy</button>',
+            url,
+            url,
+        )
 
     @admin.display(description="state")
     def state(self, obj: Invitation) -> str:
@@ -78,19 +105,19 @@ class InvitationAdmin(ShownFieldsAdmin):
 
 
 @admin.register(ModelAccess)
-class ModelAccessAdmin(ShownFieldsAdmin):
+class ModelAccessAdmin(TeamAdmin):
     list_display = ["model", "group"]
     list_filter = ["model", "group"]
 
 
 @admin.register(Limit)
-class LimitAdmin(ShownFieldsAdmin):
+class LimitAdmin(TeamAdmin):
     list_display = ["__str__", "tokens_per_day", "max_active", "requests_per_minute"]
     autocomplete_fields = ["user"]
 
 
 @admin.register(ReferencePrice)
-class ReferencePriceAdmin(ShownFieldsAdmin):
+class ReferencePriceAdmin(TeamAdmin):
     list_display = ["name", "input_per_million", "output_per_million", "currency"]
 
 

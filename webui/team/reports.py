@@ -42,6 +42,12 @@ def _id(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def spreadsheet_safe(value) -> str:
+    """A CSV cell that spreadsheets show as text, never run as a formula."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def filters_from(params, *, days: int = 30) -> Filters:
     """Filters from a query string; a bad or missing value falls back to the last `days` days."""
     today = timezone.localdate()

@@ -71,12 +71,6 @@ CSV_COLUMNS = [
 ]
 
 
-def _cell(value) -> str:
-    """Keep spreadsheets from running a cell as a formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @require_GET
 @staff_required
 def team_usage_csv(request):
@@ -97,7 +91,7 @@ def team_usage_csv(request):
         groups = " ".join(sorted(g.name for g in r.groups.all()))
         writer.writerow(
             [
-                _cell(v)
+                reports.spreadsheet_safe(v)
                 for v in (
                     r.day,
                     r.user.username,
