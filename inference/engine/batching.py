@@ -11,6 +11,7 @@ decodes its new tokens.
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import logging
 import queue
@@ -21,9 +22,10 @@ from collections.abc import Iterator
 import llama_cpp as lc
 import numpy as np
 
+from inference.engine import sampler_chain, token_logprobs
 from inference.engine.arriving_group import ArrivingGroup
-from inference.engine.contract import AnswerFailed, Sampling, common_prefix
-from inference.engine.jobs import Job, Slot, failed, next_fair
+from inference.engine.contract import AnswerFailed, common_prefix
+from inference.engine.jobs import Job, Slot, failed, family_holder, family_waits, next_fair
 from inference.engine.stopping import StopScanner
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class BatchEngine:
         self.memory = lc.llama_get_memory(self.ctx)
         self.batch = lc.llama_batch_init(n_batch, 0, parallel)
         self._piece_buffer = ctypes.create_string_buffer(256)  # reused: one token at a time
+        self._named = functools.partial(self._piece, special=True)  # logprobs show control tokens
         self.slots = [Slot(seq) for seq in range(parallel)]
         self.waiting: list[Job] = []
         self.inbox: queue.Queue = queue.Queue()
@@ -199,22 +202,29 @@ class BatchEngine:
             if not job.done:
                 job.figures.finish_reason = "stopped"
                 self._finish(job, flush=False)
-        while self.waiting and (free := [s for s in self.slots if s.job is None]):
-            job = next_fair(self.waiting, self.last_turn)
+        while free := [s for s in self.slots if s.job is None]:
+            # An answer whose family is reading its prompt waits to copy it, without holding
+            # up the others in line.
+            ready = [job for job in self.waiting if not family_waits(job, self.slots)]
+            if not ready:
+                return
+            job = next_fair(ready, self.last_turn)
             self.waiting.remove(job)
             self.last_turn[job.user] = next(self.turn)
             tokens = job.prompt.tokens
             slot, shared = self._slot_for(tokens, free)
             keep = min(shared, len(tokens) - 1)
+            if keep < len(tokens) - 1 and (holder := family_holder(job, self.slots, slot)):
+                keep = self._copy(holder, slot, len(tokens) - 1)
             lc.llama_memory_seq_rm(self.memory, slot.seq, keep, -1)
             del slot.tokens[keep:]
             job.pending = list(tokens[keep:])
-            job.slot, slot.job = slot, job
+            job.slot, slot.job, slot.family = slot, job, job.family
             job.figures.prompt_tokens = len(tokens)
             job.figures.cached_tokens = keep
             job.figures.finish_reason = "length"
             try:
-                job.sampler = self._sampler(job.sampling)
+                job.sampler = sampler_chain.build(job.sampling, self.vocab, self.n_vocab)
             except Exception as exc:
                 self._fail(job, failed("setting up its sampling", exc))
                 continue
@@ -222,6 +232,17 @@ class BatchEngine:
                 job.scanner = StopScanner(job.sampling.stop)
             except Exception as exc:
                 self._fail(job, failed("reading its stop sequences", exc))
+
+    def _copy(self, source: Slot, dest: Slot, keep: int) -> int:
+        """Copy the first `keep` tokens of one slot's cache into another's; return `keep`.
+
+        With a cache per sequence llama.cpp copies whole caches only (and does it at the
+        next decode): the copy is cut back to `keep` after.
+        """
+        lc.llama_memory_seq_rm(self.memory, dest.seq, 0, -1)
+        lc.llama_memory_seq_cp(self.memory, source.seq, dest.seq, -1, -1)
+        dest.tokens[:] = source.tokens[:keep]
+        return keep
 
     @staticmethod
     def _slot_for(tokens: list[int], free: list[Slot]) -> tuple[Slot, int]:
@@ -237,26 +258,6 @@ class BatchEngine:
         best = max(range(len(free)), key=shared.__getitem__)
         chosen = best if shared[best] >= REUSE_MIN_TOKENS else 0
         return free[chosen], shared[chosen]
-
-    def _sampler(self, sampling: Sampling):
-        """The job's chain of llama.cpp samplers; None at temperature 0 (see _pick)."""
-        if sampling.temperature <= 0:
-            return None
-        chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
-        seed = lc.LLAMA_DEFAULT_SEED if sampling.seed is None else sampling.seed
-        try:
-            for make, args in (
-                (lc.llama_sampler_init_top_k, (40,)),
-                (lc.llama_sampler_init_top_p, (sampling.top_p, 1)),
-                (lc.llama_sampler_init_min_p, (0.05, 1)),
-                (lc.llama_sampler_init_temp, (sampling.temperature,)),
-                (lc.llama_sampler_init_dist, (seed,)),
-            ):
-                lc.llama_sampler_chain_add(chain, make(*args))  # the chain frees what it holds
-        except Exception:
-            lc.llama_sampler_free(chain)
-            raise
-        return chain
 
     def _step(self) -> None:
         """Decode one batch: a token per generating job, and prompt chunks in the room left.
@@ -319,6 +320,13 @@ class BatchEngine:
                 job.first_step = self.steps
             job.figures.mark_token()
             job.last_token = token
+            if job.sampling.logprobs:  # before its text: a reader of the text has its logprobs
+                doing = "reading its logprobs"
+                job.figures.logprobs.append(
+                    token_logprobs.entry(
+                        self._logits(index), token, job.sampling.top_logprobs, self._named
+                    )
+                )
             doing = "turning its tokens into text"
             piece = job.decoder.decode(self._piece(token))
             doing = "looking for its stop sequences"
@@ -354,21 +362,27 @@ class BatchEngine:
     def _pick(self, job: Job, index: int) -> int:
         """The next token from the logits of batch row `index`.
 
-        At temperature 0, the first of the highest logits, as llama.cpp's greedy sampler
-        picks it; read in place, without the array of every token's (id, logit, p) that
-        llama_sampler_sample builds first (docs/decisions/engine-greedy-pick.md).
+        At temperature 0 with no bias, penalty or grammar (no sampler chain), the first of
+        the highest logits, as llama.cpp's greedy sampler picks it; read in place, without
+        the array of every token's (id, logit, p) that llama_sampler_sample builds first
+        (docs/decisions/engine-greedy-pick.md).
         """
         if job.sampler is None:
-            logits = lc.llama_get_logits_ith(self.ctx, index)
-            return int(np.ctypeslib.as_array(logits, shape=(self.n_vocab,)).argmax())
-        return lc.llama_sampler_sample(job.sampler, self.ctx, index)
+            return int(self._logits(index).argmax())
+        return job.sampler.sample(self.ctx, index)
 
-    def _piece(self, token: int) -> bytes:
+    def _logits(self, index: int) -> np.ndarray:
+        """The logits of batch row `index`, in place: valid until the next decode."""
+        logits = lc.llama_get_logits_ith(self.ctx, index)
+        return np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
+
+    def _piece(self, token: int, special: bool = False) -> bytes:
+        """A token's bytes; a control token's (end of turn) are empty unless `special`."""
         buf = self._piece_buffer
-        size = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
+        size = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, special)
         if size < 0:
             buf = ctypes.create_string_buffer(-size)
-            size = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
+            size = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, special)
         return buf.raw[:size]
 
     def _finish(self, job: Job, *, flush: bool = True, error: BaseException | None = None):
@@ -384,7 +398,7 @@ class BatchEngine:
             job.out.put(error)
         job.out.put(_END, last=True)
         if job.sampler is not None:
-            lc.llama_sampler_free(job.sampler)
+            job.sampler.free()
             job.sampler = None
         if job.slot is not None:
             job.slot.job = None

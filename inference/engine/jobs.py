@@ -6,7 +6,7 @@ import codecs
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from inference.engine.contract import AnswerFailed, Figures, Prompt, Sampling
+from inference.engine.contract import AnswerFailed, Figures, Prompt, Sampling, common_prefix
 from inference.engine.mailbox import Mailbox
 from inference.engine.stopping import StopScanner
 
@@ -65,8 +65,34 @@ class Slot:
     seq: int
     tokens: list[int] = field(default_factory=list)  # decoded into this sequence's cache
     job: Job | None = None
+    family: str = ""  # of the last job it held: its cache may hold that family's prompt
 
 
 def next_fair(waiting: list[Job], last_turn: dict[str, int]) -> Job:
     """The job to admit next: interactive before API, then the user served longest ago."""
     return min(waiting, key=lambda job: (job.priority, last_turn.get(job.user, -1)))
+
+
+def family_waits(job: Job, slots: list[Slot]) -> bool:
+    """Whether the job waits for its family: another answer of it is reading their prompt,
+    and no cache holds it yet to copy from."""
+    return (
+        bool(job.family)
+        and any(s.job.family == job.family and s.job.pending for s in slots if s.job)
+        and family_holder(job, slots) is None
+    )
+
+
+def family_holder(job: Job, slots: list[Slot], dest: Slot | None = None) -> Slot | None:
+    """A slot other than `dest` whose cache holds the job's prompt (all but its last token,
+    which the job reads itself for its first token's logits), left there by its family."""
+    tokens = job.prompt.tokens
+    for slot in slots:
+        if (
+            job.family
+            and slot is not dest
+            and slot.family == job.family
+            and common_prefix(slot.tokens, tokens) >= len(tokens) - 1
+        ):
+            return slot
+    return None

@@ -122,7 +122,12 @@ def switch(worker: resident.Resident, slug: str) -> None:
 
 
 def _queue(slug: str) -> str:
-    return f"model.{slug}"
+    """The queue of the model registered as slug: chat and embedding models have their own
+    kinds (LLMModel.queue_name)."""
+    from webui.registry.models import LLMModel
+
+    record = LLMModel.objects.filter(slug=slug).first()
+    return record.queue_name if record else f"model.{slug}"
 
 
 def _stop_consuming(worker: resident.Resident) -> None:

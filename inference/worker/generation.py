@@ -45,8 +45,8 @@ def generate_reply(
     message = answers.claim(message_id=message_id, worker=worker_name, model_slug=model_slug)
     if message is None:
         return None
-    streamer = Streamer(message, StartNotice(message, also=started))
     figures = Figures()
+    streamer = Streamer(message, StartNotice(message, also=started), figures=figures)
     # A claimed answer that has text already was cut at its length limit and is being
     # continued: the model goes on from that text, and the answer grows.
     earlier = (message.content, message.completion_tokens or 0)

@@ -152,6 +152,11 @@ class Resident:
                 self.finished.popleft()
             return round(sum(tokens for _, tokens in self.finished) / window, 2)
 
+    def count_tokens(self, tokens: int) -> None:
+        """Count tokens this worker read or wrote outside an answer (embeddings)."""
+        with self._lock:
+            self.finished.append((time.monotonic(), tokens))
+
     def _record_tokens(self, message_id: int) -> None:
         from webui.chat import selectors
 
@@ -226,6 +231,16 @@ def current() -> Resident:
 
 def open_model(record, *, threads: int = 0) -> TextModel:
     """Load a registered model with every setting an admin chose for it."""
+    if record.role == "embedding":
+        from inference.engine.embedding import EmbeddingModel
+
+        return EmbeddingModel(
+            record.path,
+            n_ctx=record.context_size,
+            n_gpu_layers=record.gpu_layers,
+            n_threads=threads,
+            parallel=record.parallel,  # inputs read together in one batch
+        )
     from inference.engine.llama import LlamaModel
 
     return LlamaModel(

@@ -1,4 +1,5 @@
-"""Send one answer's text, as it is written, to Redis and every open view."""
+"""Send one answer's text, as it is written, to Redis and every open view (and its logprobs,
+where it asked for them, to Redis with the text)."""
 
 import logging
 import threading
@@ -7,6 +8,7 @@ from contextlib import contextmanager
 
 import redis
 
+from inference.engine.contract import Figures
 from inference.worker.start_notice import StartNotice
 from webui.chat import answers, broadcast, events, streambuffer
 from webui.chat.models import Message
@@ -52,8 +54,11 @@ def flush_interval(count: int) -> float:
 class Streamer:
     """Buffers chunks of one answer and sends them to Redis and every open view."""
 
-    def __init__(self, message: Message, notice: StartNotice):
+    def __init__(self, message: Message, notice: StartNotice, figures: Figures | None = None):
         self.message = message
+        # The answer's figures, whose logprobs entries the decoder appends as it goes.
+        self.figures = figures or Figures()
+        self.logprobs_sent = 0  # how many of them are in Redis
         # Sent once the first text is out (see inference.worker.start_notice).
         self.notice = notice
         self.parts: list[str] = []
@@ -93,24 +98,31 @@ class Streamer:
         """
         self.last_flush = now or time.monotonic()
         self.interval = flush_interval(streaming.count)
-        if not self.pending:
-            return
+        # Taken after the text: the decoder adds a token's entry before its text, so these
+        # cover all of it (and maybe a token whose text comes at the next flush).
         chunk = "".join(self.pending)
-        delta = events.message_delta(self.message.pk, self.buffered, chunk)
+        sent = len(self.figures.logprobs)
+        logprobs = self.figures.logprobs[self.logprobs_sent : sent]
+        if not chunk and not logprobs:
+            return
+        delta = events.message_delta(self.message.pk, self.buffered, chunk) if chunk else None
         # Published with the text where the channel layer allows: one Redis round trip
         # for both. If the buffer turns out lost, views that hold everything before this
         # chunk append it correctly, and the message_changed below redraws the rest.
-        packed = broadcast.packed_for_conversation(self.message.conversation_id, delta)
+        packed = delta and broadcast.packed_for_conversation(self.message.conversation_id, delta)
         try:
-            offset = streambuffer.append(self.message.pk, chunk, publish=packed)
+            offset = streambuffer.append(self.message.pk, chunk, publish=packed, logprobs=logprobs)
             self.pending = []
+            self.logprobs_sent = sent
             if offset == self.buffered:
                 event = None if packed else delta
             else:
                 log.warning(
                     "answer %s: its stream buffer was lost; writing it again", self.message.pk
                 )
-                streambuffer.replace(self.message.pk, self.text)
+                streambuffer.replace(
+                    self.message.pk, self.text, logprobs=self.figures.logprobs[:sent] or None
+                )
                 event = events.message_changed(self.message.pk)
             self.buffered = len(self.text.encode())
         except redis.RedisError:

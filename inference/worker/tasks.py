@@ -4,7 +4,12 @@ import logging
 
 from django.db import close_old_connections
 
-from inference.worker import generation, holding, resident
+from inference.worker import (
+    embedding,  # noqa: F401  (registers the embeddings task)
+    generation,
+    holding,
+    resident,
+)
 from webui.celery import app
 from webui.chat import answers, selectors
 

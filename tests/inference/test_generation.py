@@ -85,7 +85,13 @@ def test_a_prompt_too_long_carries_the_apis_error_code(answer):
 
 def test_the_answers_tools_and_truncation_reach_the_prompt(answer):
     tool = {"type": "function", "function": {"name": "clock", "parameters": {}}}
-    answer.sampling = {"via": "api", "tools": [tool], "truncation": "disabled"}
+    # A template that knows tools gets them (webui.chat.tool_turns: the "native" path).
+    answer.sampling = {
+        "via": "api",
+        "tools": [tool],
+        "truncation": "disabled",
+        "tool_format": "native",
+    }
     answer.save(update_fields=["sampling"])
     model = CannedModel(["ok"])
     assert generate_reply(answer.pk, model=model, worker_name="w") == "done"

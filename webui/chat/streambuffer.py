@@ -3,8 +3,11 @@
 The worker appends each chunk of text to a per-message key; a view that connects
 mid-answer reads it to catch up, then follows the live events. Offsets are byte offsets
 into that key, so a view can drop what it already has and never show a chunk twice.
+An answer that asked for logprobs also has a list of them, one entry per token, written
+with its text.
 """
 
+import json
 import logging
 import threading
 
@@ -29,25 +32,52 @@ def stop_key(message_id: int) -> str:
     return keys.stop(message_id)
 
 
-def append(message_id: int, text: str, *, publish: tuple[str, bytes] | None = None) -> int:
+def logprobs_key(message_id: int) -> str:
+    return keys.logprobs(message_id)
+
+
+def append(
+    message_id: int,
+    text: str,
+    *,
+    publish: tuple[str, bytes] | None = None,
+    logprobs: list[dict] | None = None,
+) -> int:
     """Add text to the message's buffer; return the byte offset where it starts.
 
     `publish` (a pub/sub channel and a payload) goes out in the same transaction: the
-    event that announces the text leaves with it, in one round trip.
+    event that announces the text leaves with it, in one round trip. So do `logprobs`,
+    the entries of the tokens this text came from (or more: a token's entry may come
+    before its text, never after).
     """
     data = text.encode()
     pipe = client().pipeline()
     pipe.append(text_key(message_id), data)
     pipe.expire(text_key(message_id), KEEP_SECONDS)
+    if logprobs:
+        pipe.rpush(logprobs_key(message_id), *map(_json, logprobs))
+        pipe.expire(logprobs_key(message_id), KEEP_SECONDS)
     if publish is not None:
         pipe.publish(*publish)
     length = pipe.execute()[0]
     return length - len(data)
 
 
-def replace(message_id: int, text: str) -> None:
-    """Write the message's whole text again, e.g. after Redis lost the buffer."""
-    client().set(text_key(message_id), text.encode(), ex=KEEP_SECONDS)
+def replace(message_id: int, text: str, *, logprobs: list[dict] | None = None) -> None:
+    """Write the message's whole text again, e.g. after Redis lost the buffer, and its
+    logprobs entries where it has them (None: leave them as they are)."""
+    pipe = client().pipeline()
+    pipe.set(text_key(message_id), text.encode(), ex=KEEP_SECONDS)
+    if logprobs is not None:
+        pipe.delete(logprobs_key(message_id))
+    if logprobs:
+        pipe.rpush(logprobs_key(message_id), *map(_json, logprobs))
+        pipe.expire(logprobs_key(message_id), KEEP_SECONDS)
+    pipe.execute()
+
+
+def _json(entry: dict) -> bytes:
+    return json.dumps(entry, separators=(",", ":")).encode()
 
 
 def unseen_part(have: int, offset: int, text: str) -> bytes | None:
@@ -70,21 +100,33 @@ async def aread(message_id: int) -> bytes:
         return await conn.get(text_key(message_id)) or b""
 
 
+def logprobs(message_id: int, start: int = 0) -> list[dict]:
+    """The answer's logprobs entries so far, from index `start` (one per token)."""
+    return [json.loads(item) for item in client().lrange(logprobs_key(message_id), start, -1)]
+
+
+async def alogprobs(message_id: int, start: int = 0) -> list[dict]:
+    """The answer's logprobs entries so far, from index `start` (one per token)."""
+    async with async_client() as conn:
+        items = await conn.lrange(logprobs_key(message_id), start, -1)
+    return [json.loads(item) for item in items]
+
+
 def forget(message_id: int) -> None:
     """Drop any buffer or stop flag under this id (ids can be reused after a reset)."""
-    client().delete(text_key(message_id), stop_key(message_id))
+    client().delete(text_key(message_id), logprobs_key(message_id), stop_key(message_id))
 
 
 def forget_deleted(message_ids: list[int], *, active: list[int] | None = None) -> None:
     """Drop what Redis holds for these deleted messages, in one round trip.
 
-    Their text and stop flags go, except for `active` answers (still being written when
+    Their text, logprobs and stop flags go, except for `active` answers (still being written when
     deleted): their workers are told to stop, and the flag (no text) stays until it
     expires, for a worker that missed the announcement. If Redis is away, the keys
     expire on their own.
     """
     writing = set(active or ())
-    gone = [text_key(i) for i in message_ids]
+    gone = [key(i) for i in message_ids for key in (text_key, logprobs_key)]
     gone += [stop_key(i) for i in message_ids if i not in writing]
     pipe = client().pipeline(transaction=False)
     for start in range(0, len(gone), _KEYS_PER_COMMAND):

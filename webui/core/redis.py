@@ -32,6 +32,11 @@ class keys:  # noqa: N801  (a namespace, read as `keys.stream(42)`)
         return f"{PREFIX}stream:{message_id}"
 
     @staticmethod
+    def logprobs(message_id: int) -> str:
+        """A list: the logprobs entries (JSON) of the tokens an answer has streamed so far."""
+        return f"{PREFIX}logprobs:{message_id}"
+
+    @staticmethod
     def stop(message_id: int) -> str:
         """Set when someone asked to stop the answer."""
         return f"{PREFIX}stop:{message_id}"
@@ -72,3 +77,13 @@ class keys:  # noqa: N801  (a namespace, read as `keys.stream(42)`)
     def api_admission(user_id: int) -> str:
         """A lock that stores one API request of a user at a time."""
         return f"{PREFIX}api-admit:{user_id}"
+
+    @staticmethod
+    def api_line(user_id: int) -> str:
+        """The user's API requests waiting for a place under the cap, by arrival time."""
+        return f"{PREFIX}api-line:{user_id}"
+
+    @staticmethod
+    def embedding_reply(request_id: str) -> str:
+        """A list: the worker that took an embeddings request, then its vectors or error."""
+        return f"{PREFIX}embedding-reply:{request_id}"

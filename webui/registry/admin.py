@@ -28,6 +28,7 @@ class LLMModelAdmin(ShownFieldsAdmin):
     list_display = [
         "name",
         "slug",
+        "role",
         "enabled",
         "is_default",
         "context_size",
@@ -36,6 +37,7 @@ class LLMModelAdmin(ShownFieldsAdmin):
         "workers",
     ]
     list_editable = ["enabled"]
+    list_filter = ["role", "enabled"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = [*FILE_FACTS, *FILE_NOTES, "memory_fit", "checksum"]
     fieldsets = [
@@ -45,6 +47,7 @@ class LLMModelAdmin(ShownFieldsAdmin):
                 "fields": [
                     "name",
                     "slug",
+                    "role",
                     "path",
                     "context_size",
                     "gpu_layers",
@@ -182,6 +185,13 @@ class LLMModelAdmin(ShownFieldsAdmin):
         return HttpResponseRedirect(reverse("admin:registry_llmmodel_changelist"))
 
 
+# What a worker does with the model it holds, in words for the workers page.
+_SERVES = {
+    LLMModel.Role.CHAT: "chat answers",
+    LLMModel.Role.EMBEDDING: "embeddings",
+}
+
+
 def _millions(count: int | None) -> str:
     if count is None:
         return "-"
@@ -278,9 +288,11 @@ class WorkerAdmin(ShownFieldsAdmin):
     def workers_view(self, request):
         now = time.time()
         models = list(LLMModel.objects.filter(enabled=True))
+        roles = dict(LLMModel.objects.values_list("slug", "role"))
         rows = [
             {
                 "beat": worker,
+                "serves": _SERVES.get(roles.get(worker.model), "-"),
                 "active": len(worker.active_messages),
                 "seen_ago": max(0.0, now - worker.seen),
                 "choices": [

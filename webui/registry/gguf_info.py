@@ -22,6 +22,10 @@ CPU_BATCHED_TYPES = frozenset({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q5_0", "IQ
 _EXPERT_TENSOR_MARK = "_exps"
 
 
+# Pooling types of llama.cpp (enum llama_pooling_type) that give one vector per input.
+EMBEDDING_POOLING = frozenset({1, 2, 3})
+
+
 class NotAGGUF(ValueError):
     """The file is missing, is not GGUF, or is a damaged GGUF."""
 
@@ -49,6 +53,13 @@ class ModelInfo:
     chat_template: str = ""
     bos_token: str = ""
     eos_token: str = ""
+    # llama.cpp's pooling type (1 mean, 2 CLS, 3 last token) where the file names one:
+    # a file that pools its tokens into one vector is an embedding model.
+    pooling_type: int | None = None
+
+    @property
+    def is_embedding(self) -> bool:
+        return self.pooling_type in EMBEDDING_POOLING
 
 
 class _Truncated(Exception):
@@ -161,6 +172,7 @@ def _describe(reader: GGUFReader, size_bytes: int, path: Path) -> ModelInfo:
         chat_template=template if isinstance(template, str) else "",
         bos_token=_token_text(reader, "tokenizer.ggml.bos_token_id"),
         eos_token=_token_text(reader, "tokenizer.ggml.eos_token_id"),
+        pooling_type=_int_field(reader, f"{architecture}.pooling_type"),
     )
 
 

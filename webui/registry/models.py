@@ -122,7 +122,8 @@ class LLMModel(models.Model):
     def clean(self) -> None:
         """Refuse a path outside the models folder or a file that is not a whole GGUF,
         a quantized KV cache without flash attention, a chat template (the override, else
-        the file's own) that fails or goes over the render limits."""
+        the file's own) that fails or goes over the render limits, and a role the file
+        cannot take: an embedding model whose file pools no vector per input."""
         errors = {}
         if self.kv_cache_type != "f16" and not self.flash_attention:
             errors["kv_cache_type"] = (
@@ -144,13 +145,29 @@ class LLMModel(models.Model):
             info = inspect_gguf(resolved)
         except (OutsideModelsDir, NotAGGUF) as exc:
             raise ValidationError({"path": str(exc)}) from None
-        if not self.chat_template.strip() and self._file_template_is_new(str(resolved)):
+        # An embedding model renders no conversation (and a chat role is refused below).
+        chats = self.role == self.Role.CHAT and not info.is_embedding
+        if chats and not self.chat_template.strip() and self._file_template_is_new(str(resolved)):
             from webui.registry.template_check import TemplateRefused, check_file_template
 
             try:
                 check_file_template(info)
             except TemplateRefused as exc:
                 raise ValidationError({"chat_template": f"{exc} Write an override."}) from None
+        if self.role == self.Role.EMBEDDING and not info.is_embedding:
+            raise ValidationError(
+                {
+                    "role": "This file gives no vector per input (its metadata names no "
+                    "pooling): llama.cpp cannot compute embeddings with it."
+                }
+            )
+        if self.role == self.Role.CHAT and info.is_embedding:
+            raise ValidationError(
+                {
+                    "role": "This file is an embedding model: it pools its tokens into one "
+                    "vector and writes no text. Give it the role embedding."
+                }
+            )
         self.path = str(resolved)
         self.record_file_info(info)
 
@@ -179,6 +196,10 @@ class LLMModel(models.Model):
 
     @property
     def queue_name(self) -> str:
+        """The Celery queue of this model's workers: answers for a chat model, embeddings
+        requests for an embedding model (webui.registry.embeddings)."""
+        if self.role == self.Role.EMBEDDING:
+            return f"embeddings.{self.slug}"
         return f"model.{self.slug}"
 
 

@@ -15,16 +15,19 @@ _SLUG_LENGTH = LLMModel._meta.get_field("slug").max_length
 
 def inspect_new_file(path: Path) -> ModelInfo:
     """What the file at path says about itself, once its chat template rendered sample
-    conversations within the limits: NotAGGUF or TemplateRefused say why not. Call it
-    outside a transaction: the check takes a second or so."""
+    conversations within the limits (a chat model's: an embedding model renders none):
+    NotAGGUF or TemplateRefused say why not. Call it outside a transaction: the check
+    takes a second or so."""
     info = inspect_gguf(path)
-    check_file_template(info)
+    if not info.is_embedding:
+        check_file_template(info)
     return info
 
 
 def register_file(path: Path, *, info: ModelInfo | None = None, sha256: str = "") -> LLMModel:
     """A new disabled model for the file at path (read again unless info is given; its
-    chat template checked already, by inspect_new_file)."""
+    chat template checked already, by inspect_new_file), of role "embedding" when the file
+    pools its tokens into one vector."""
     info = info or inspect_gguf(path)
     taken = set(LLMModel.objects.values_list("slug", flat=True))
     model = LLMModel(
@@ -34,6 +37,7 @@ def register_file(path: Path, *, info: ModelInfo | None = None, sha256: str = ""
         context_size=max(256, min(info.context_length or DEFAULT_CONTEXT, DEFAULT_CONTEXT)),
         enabled=False,
         sha256=sha256,
+        role=LLMModel.Role.EMBEDDING if info.is_embedding else LLMModel.Role.CHAT,
     )
     model.record_file_info(info)
     model.save()

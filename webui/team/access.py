@@ -26,9 +26,14 @@ def is_manager(user) -> bool:
     return user.is_active and (user.is_staff or user.is_superuser)
 
 
-def models_for(user) -> QuerySet[LLMModel]:
-    """The enabled models this user may use: open ones, and those their groups open."""
+def models_for(user, role: str | None = LLMModel.Role.CHAT) -> QuerySet[LLMModel]:
+    """The enabled models this user may use: open ones, and those their groups open.
+
+    `role`: chat models by default (what a conversation can use); None for every role.
+    """
     enabled = LLMModel.objects.filter(enabled=True)
+    if role is not None:
+        enabled = enabled.filter(role=role)
     if is_manager(user):
         return enabled
     rules = ModelAccess.objects.filter(model=OuterRef("pk"))

@@ -4,6 +4,7 @@ An answer runs once, and once more each time it is continued after its length li
 it; every run is work the worker did, so each counts, in reports and against limits.
 """
 
+import secrets
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -56,4 +57,28 @@ def record_answer(
             record.groups.set(user.groups.all())
     except IntegrityError:
         return None  # recorded already
+    return record
+
+
+def record_embeddings(
+    *, user, model, via: str, finished_at: datetime, prompt_tokens: int, seconds: float
+) -> UsageRecord:
+    """Record an embeddings request: the tokens its inputs took and the worker's seconds.
+
+    It has no answer: its message_id is a random negative number, which names no message
+    and keeps the one-record-per-answer-part constraint out of its way.
+    """
+    with transaction.atomic():
+        record = UsageRecord.objects.create(
+            message_id=-secrets.randbits(62) - 1,
+            started_at=finished_at,
+            user=user,
+            model=model,
+            model_name=model.name,
+            via=via,
+            day=timezone.localdate(finished_at),
+            prompt_tokens=prompt_tokens,
+            gpu_seconds=max(seconds, 0.0),
+        )
+        record.groups.set(user.groups.all())
     return record

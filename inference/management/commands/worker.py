@@ -70,7 +70,7 @@ class Command(BaseCommand):
                     # One thread per answer in progress, twice the model's parallel
                     # slots, so that the batch engine sees who waits and can be fair.
                     "--pool=threads",
-                    f"--concurrency={2 * record.parallel}",
+                    f"--concurrency={_concurrency(record)}",
                     f"--hostname={worker.name}",
                     f"--loglevel={loglevel}",
                     "--without-gossip",
@@ -99,6 +99,14 @@ class Command(BaseCommand):
                 "--without-mingle",
             ]
         )
+
+
+def _concurrency(record) -> int:
+    if record.role == LLMModel.Role.EMBEDDING:
+        from inference.worker.embedding import CONCURRENCY
+
+        return CONCURRENCY
+    return 2 * record.parallel
 
 
 def keep_database_connections() -> None:

@@ -18,6 +18,7 @@ def model_form(path: str, **fields) -> dict:
     return {
         "name": "Mine",
         "slug": "mine",
+        "role": "chat",
         "path": path,
         "context_size": 2048,
         "gpu_layers": 0,

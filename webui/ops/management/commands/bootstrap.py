@@ -1,4 +1,4 @@
-"""First-run setup: register the bundled model and create the first admin account."""
+"""First-run setup: register the bundled models and create the first admin account."""
 
 import os
 import secrets
@@ -6,7 +6,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from webui.registry.bundled import ensure_bundled_model
+from webui.registry.bundled import ensure_bundled_embedding_model, ensure_bundled_model
 
 
 class Command(BaseCommand):
@@ -16,6 +16,11 @@ class Command(BaseCommand):
         model, created = ensure_bundled_model()
         if created:
             self.stdout.write(f"Registered the bundled model {model.name} ({model.slug}).")
+        embedding, created = ensure_bundled_embedding_model()
+        if created:
+            self.stdout.write(
+                f"Registered the bundled embedding model {embedding.name} ({embedding.slug})."
+            )
         User = get_user_model()
         if User.objects.filter(is_superuser=True).exists():
             return
