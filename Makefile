@@ -3,6 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
+NODE_CLIENTS := tests/clients/node
 
 # Django 6 needs Python 3.12 or newer: take the first one found.
 PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3; do \
@@ -39,7 +40,7 @@ format:
 	$(BIN)/ruff format .
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test $(NODE_CLIENTS)/node_modules/.installed
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "Homefire needs Python 3.12 or newer (Django 6)." >&2; exit 1; }
@@ -59,6 +60,13 @@ $(VENV)/.installed: pyproject.toml $(WHEEL_CACHE)/.built | $(VENV)/bin/python
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --find-links $(WHEEL_CACHE) -e '.[test]'
+	touch $@
+
+# The openai Node SDK that tests/clients runs, from its lock file; npm's cache is kept
+# outside the checkout, so a later install (CI's fresh clone) reads no network.
+$(NODE_CLIENTS)/node_modules/.installed: $(NODE_CLIENTS)/package-lock.json
+	@command -v npm >/dev/null || { echo "tests/clients needs Node.js and npm (apt-get install nodejs npm)." >&2; exit 1; }
+	cd $(NODE_CLIENTS) && npm ci --cache $(HOME)/.cache/homefire/npm --prefer-offline --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Browser tests drive Debian's Chromium (Playwright's own download is not reachable).

@@ -81,6 +81,18 @@ def _env_networks(name: str) -> list[str]:
         raise _refuse(name, "expected addresses or networks, e.g. 127.0.0.1,10.0.0.0/8") from None
 
 
+def _env_origins(name: str) -> list[str]:
+    """Read comma-separated web origins (scheme://host[:port], no path); refuse others."""
+    origins = _env_list(name, "")
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or origin != f"{parts.scheme}://{parts.netloc}":
+            raise _refuse(
+                name, "expected origins such as https://app.example.com,http://localhost:5173"
+            )
+    return origins
+
+
 def _secret_key() -> str:
     """Use SECRET_KEY from the environment, else one generated once and kept under var/."""
     if key := os.environ.get("SECRET_KEY"):
@@ -120,6 +132,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "webui.api.cors.ApiCorsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -243,6 +256,10 @@ HOMEFIRE = {
     "DEFAULT_MAX_TOKENS": _env_int("HOMEFIRE_MAX_TOKENS", 512),
     # API requests one user may have queued or streaming at once; more get a 429.
     "API_MAX_ACTIVE": _env_int("HOMEFIRE_API_MAX_ACTIVE", 4),
+    # Seconds a request past that cap waits in line for a place before its 429 (0: none).
+    "API_QUEUE_SECONDS": _env_float("HOMEFIRE_API_QUEUE_SECONDS", 10.0),
+    # Web origins whose pages may call /v1/* from a browser (CORS); none by default.
+    "API_CORS_ORIGINS": _env_origins("HOMEFIRE_API_CORS_ORIGINS"),
     # Request bodies the web server reads (webui.ops.webserver): from anyone, and from a
     # signed-in staff member (a model file uploaded in admin).
     "MAX_REQUEST_BYTES": _env_int("HOMEFIRE_MAX_REQUEST_BYTES", 32 * 1024 * 1024),

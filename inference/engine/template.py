@@ -72,7 +72,7 @@ class ChatTemplate:
     ) -> str:
         """The prompt for these messages, ready for the assistant's turn, or TemplateFailed."""
         budget = template_limits.Budget(
-            template_limits.limits_for(messages, scale=4 if self.explore else 1)
+            template_limits.limits_for(_measured(messages, tools), scale=4 if self.explore else 1)
         )
         token = template_limits.metered(budget)
         try:
@@ -118,6 +118,20 @@ class ChatTemplate:
                 tool_choice=None,
             )
         return variables
+
+
+def _measured(messages: Sequence[dict], tools: Sequence[dict] | None) -> Sequence[dict]:
+    """The messages as the render's limits count them: what a template may write of tool
+    calls and tool definitions counts like text (templates write them out with tojson)."""
+    if not tools and all(isinstance(v, str) for m in messages for v in m.values()):
+        return messages
+    measured = [
+        {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in m.items()}
+        for m in messages
+    ]
+    if tools:
+        measured.append({"tools": json.dumps(list(tools), ensure_ascii=False)})
+    return measured
 
 
 class _IgnoreGenerationTags(jinja2.ext.Extension):

@@ -29,6 +29,19 @@ class ApiError(Exception):
         return response
 
 
+class BodyTooLarge(ApiError):
+    status, code = 413, "request_too_large"
+
+
+class ContextLengthExceeded(ApiError):
+    """The prompt does not fit in the model's context (and the request kept every turn)."""
+
+    code = "context_length_exceeded"
+
+    def __init__(self, message: str):
+        super().__init__(message, param="messages")
+
+
 class UnknownUrl(ApiError):
     status, code = 404, "unknown_url"
 
@@ -74,3 +87,9 @@ class NoWorker(ApiError):
 
 class GenerationFailed(ApiError):
     status, type, code = 500, "server_error", "generation_failed"
+
+
+class ServerError(ApiError):
+    """Anything else that went wrong: a JSON 500 still, for the client's error handling."""
+
+    status, type, code = 500, "server_error", "internal_error"

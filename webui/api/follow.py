@@ -38,26 +38,39 @@ class Subscription:
 
     async def answer(self, message_id: int) -> AsyncIterator[str | Message]:
         """Yield the answer's text as it comes; the last item is the finished Message."""
-        have, wait = 0, FIRST_POLL_SECONDS
-        while True:
+        async for _, item in self.answers([message_id]):
+            yield item
+
+    async def answers(self, message_ids: list[int]) -> AsyncIterator[tuple[int, str | Message]]:
+        """Yield (id, text) as each answer's text comes, and (id, the finished Message) as
+        each ends, until all have (the choices of one request, interleaved)."""
+        have, wait = dict.fromkeys(message_ids, 0), FIRST_POLL_SECONDS
+        while have:
             try:
                 event = await asyncio.wait_for(self.layer.receive(self.channel), wait)
+                looked = [event.get("message_id")]
             except TimeoutError:
-                event = {"type": "message.changed", "message_id": message_id}
+                event, looked = {"type": "message.changed"}, list(have)
             wait = POLL_SECONDS  # heard or looked: nothing was missed before the subscription
-            if event.get("message_id") != message_id:
-                continue
             if event["type"] == "message.delta":
-                chunk = streambuffer.unseen_part(have, event["offset"], event["text"])
+                message_id = event.get("message_id")
+                if message_id not in have:
+                    continue
+                chunk = streambuffer.unseen_part(have[message_id], event["offset"], event["text"])
                 if chunk is None:
-                    chunk = (await streambuffer.aread(message_id))[have:]
+                    chunk = (await streambuffer.aread(message_id))[have[message_id] :]
                 if chunk:
-                    have += len(chunk)
-                    yield chunk.decode(errors="replace")
+                    have[message_id] += len(chunk)
+                    yield message_id, chunk.decode(errors="replace")
                 continue
-            message = await Message.objects.aget(pk=message_id)
-            if not message.is_active:
-                if rest := message.content.encode()[have:]:
-                    yield rest.decode(errors="replace")
-                yield message
-                return
+            if not (looked := [i for i in looked if i in have]):
+                continue
+            found = [m async for m in Message.objects.filter(pk__in=looked).order_by("id")]
+            if len(found) < len(looked):
+                raise Message.DoesNotExist("an answer was deleted while it was followed")
+            for message in found:
+                if message.is_active:
+                    continue
+                if rest := message.content.encode()[have.pop(message.pk) :]:
+                    yield message.pk, rest.decode(errors="replace")
+                yield message.pk, message

@@ -47,3 +47,28 @@ class ApiKey(models.Model):
     def is_usable(self) -> bool:
         expired = self.expires_at is not None and self.expires_at <= timezone.now()
         return self.revoked_at is None and not expired
+
+
+class ApiResponse(models.Model):
+    """A stored /v1/responses answer: what GET /v1/responses/{id} and a later request's
+    `previous_response_id` find (OpenAI's `store`). Its messages live in an API
+    conversation like any API answer's; `settings` holds what the response object repeats
+    (instructions, metadata, sampling as asked)."""
+
+    answer = models.OneToOneField(
+        "chat.Message", on_delete=models.CASCADE, primary_key=True, related_name="api_response"
+    )
+    previous = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    settings = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "API response"
+
+    def __str__(self) -> str:
+        return f"Response {self.pk}"
+
+    @property
+    def public_id(self) -> str:
+        return f"resp_{self.pk}"

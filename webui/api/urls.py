@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from webui.api import keys, views
+from webui.api import embeddings, keys, responses, views
 
 app_name = "api"
 # The /v1 routes take a trailing slash too, as OpenAI's do.
@@ -9,6 +9,9 @@ urlpatterns = [
     re_path(r"^v1/models/(?P<model_id>[^/]+)/?$", views.model, name="model"),
     re_path(r"^v1/chat/completions/?$", views.chat_completions, name="chat_completions"),
     re_path(r"^v1/completions/?$", views.completions, name="completions"),
+    re_path(r"^v1/responses/?$", responses.create, name="responses"),
+    re_path(r"^v1/responses/(?P<response_id>[^/]+)/?$", responses.response, name="response"),
+    re_path(r"^v1/embeddings/?$", embeddings.create, name="embeddings"),
     path("accounts/keys/", keys.key_list, name="keys"),
     path("accounts/keys/<int:key_id>/revoke/", keys.key_revoke, name="key_revoke"),
     # Last: any other /v1 URL answers in the API's JSON error shape, not Django's HTML page.

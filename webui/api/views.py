@@ -1,55 +1,24 @@
 """OpenAI-compatible endpoints: /v1/models[/{id}], /v1/chat/completions, /v1/completions."""
 
 import json
+import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import suppress
 
 from asgiref.sync import sync_to_async
-from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from webui.api import auth, params, services
-from webui.api.admission import Admission
-from webui.api.errors import (
-    AccountPending,
-    ApiError,
-    GenerationFailed,
-    InvalidKey,
-    MethodNotAllowed,
-    ModelNotFound,
-    UnknownUrl,
-)
-from webui.api.follow import Subscription
-from webui.chat import services as chat_services
-from webui.chat.arrival_order import in_arrival_order
-from webui.chat.models import Message
-from webui.team import gate as team_gate
+from webui.api import generation, params
+from webui.api.errors import ApiError, MethodNotAllowed, ModelNotFound, ServerError, UnknownUrl
+from webui.api.generation import Finished, api_user
+from webui.api.shapes import ChatShape, TextShape
 from webui.team.access import models_for
 
+log = logging.getLogger(__name__)
 
-def _user(request):
-    user = auth.user_for_key(auth.bearer_token(request.headers.get("Authorization")))
-    if user is None:
-        raise InvalidKey("Missing or invalid API key. Send 'Authorization: Bearer <key>'.")
-    if refusal := team_gate.account_refusal(user):
-        raise AccountPending(refusal)
-    return user
-
-
-def _usage(message: Message) -> dict:
-    prompt, completion = message.prompt_tokens or 0, message.completion_tokens or 0
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-
-
-def _finish_reason(message: Message) -> str:
-    return "length" if message.finish_reason == "length" else "stop"
+# The other endpoints' modules read the key and the body as these do.
+_user = api_user
+_body = generation.body
 
 
 def _api_view(handler):
@@ -66,6 +35,10 @@ def _api_view(handler):
             return await handler(request, **kwargs)
         except ApiError as exc:
             return exc.response()
+        except Exception:
+            # Still OpenAI's shape: clients read the error's JSON, not a page.
+            log.exception("API request %s %s failed", request.method, request.path)
+            return ServerError("The server failed while handling this request.").response()
 
     return view
 
@@ -82,13 +55,14 @@ def _model_object(model) -> dict:
 
 async def _models(request):
     user = await sync_to_async(_user)(request)
-    rows = models_for(user).order_by("slug")
+    # Every role: clients list embedding models here too.
+    rows = models_for(user, role=None).order_by("slug")
     return JsonResponse({"object": "list", "data": [_model_object(m) async for m in rows]})
 
 
 async def _model(request, model_id: str):
     user = await sync_to_async(_user)(request)
-    model = await models_for(user).filter(slug=model_id).afirst()
+    model = await models_for(user, role=None).filter(slug=model_id).afirst()
     if model is None:
         # The same answer for a model that exists but is not theirs: it does not exist for them.
         raise ModelNotFound(f"The model '{model_id}' does not exist.", param="model")
@@ -98,172 +72,67 @@ async def _model(request, model_id: str):
 _models.methods = _model.methods = ("GET",)
 
 
-def _body(request) -> bytes:
-    # Django refuses bodies past DATA_UPLOAD_MAX_MEMORY_SIZE with a bare HTML 400;
-    # clients of this API expect the same JSON error as for any body over our own limit.
+async def _generate(request, parse, shape_class):
+    req = await generation.parsed(request, parse)
+    run = await generation.start(request, req)
     try:
-        return request.body
-    except RequestDataTooBig:
-        raise ApiError(
-            f"The request body is larger than {params.MAX_BODY_BYTES:,} bytes."
-        ) from None
-
-
-def _admit(request, req):
-    """Check the key and the user's standing, then store the request and queue its answer.
-
-    One step in Django's sync thread: each step costs a hop, and this one is on the way
-    from the request to the worker. The admission lock is held from the count of the
-    user's answers in progress until this one is stored.
-    """
-    user = _user(request)
-    model = services.model_for(req.model, user)
-    params.check_model_bounds(req.sampling, model)
-    admission = Admission(user.pk).enter()
-    try:
-        services.check_limits(user)
-        with transaction.atomic():
-            conversation = services.api_conversation_create(owner=user, model=model, request=req)
-            answer = services.api_answer_queue(conversation=conversation, request=req)
-    finally:
-        admission.leave()
-    return answer
-
-
-async def _generate(request, parse, shape):
-    # Read here, for the model's name: the line below counts the questions for each model.
-    try:
-        req = parse(params.parse_body(_body(request)))
-    except ApiError:
-        await sync_to_async(_user)(request)  # an unknown key is told so first
-        raise
-    # Stored in turn with other questions to this process (see webui.chat.arrival_order).
-    async with in_arrival_order(req.model):
-        answer = await sync_to_async(_admit)(request, req)
-    # Listens once the answer is on its way (see Subscription for what that may miss).
-    subscription = Subscription(answer.conversation_id)
-    try:
-        await subscription.__aenter__()
+        # The first event comes before the response's status: an answer that fails at once
+        # (a prompt too long for the context) is a 400, streamed or not.
+        first, rest = await run.first()
     except BaseException:
-        # The client will hear nothing of this answer: it must not take the GPU for no one.
-        with suppress(Exception):
-            await sync_to_async(chat_services.message_stop)(message=answer)
+        await run.close()
         raise
-    ident, created = f"{shape.prefix}-{answer.pk}", int(time.time())
-    stream = _stream(subscription, answer, req, ident, created, shape)
+    answer = next(iter(run.choices.values())).answer
+    shape = shape_class(f"{shape_class.prefix}-{answer.pk}", int(time.time()), req, run)
+    logprobs = bool(req.sampling.get("logprobs"))
     if req.stream:
-        response = StreamingHttpResponse(stream, content_type="text/event-stream")
+        response = StreamingHttpResponse(
+            _stream(run, first, rest, shape, req.include_usage), content_type="text/event-stream"
+        )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response
-    text = []
-    async for item in stream:
-        text.append(item)
-    message = text.pop()
-    if message.status == Message.Status.FAILED:
-        raise GenerationFailed(message.error or "The model failed while answering.")
-    body = shape.whole(ident, created, req.model, "".join(text), _finish_reason(message))
-    body["usage"] = _usage(message)
-    return JsonResponse(body)
-
-
-async def _stream(subscription, answer, req, ident, created, shape) -> AsyncIterator:
-    """Yield SSE lines when streaming, else the raw text pieces and the final message."""
-    finished = False
     try:
-        if req.stream:
-            yield _sse(shape.chunk(ident, created, req.model, "", None, first=True))
-        async for item in subscription.answer(answer.pk):
-            if isinstance(item, Message):
-                finished = True
-                if not req.stream:
-                    yield item
-                    return
-                if item.status == Message.Status.FAILED:
-                    error = GenerationFailed(item.error or "The model failed while answering.")
-                    yield _sse({"error": json.loads(error.response().content)["error"]})
-                else:
-                    yield _sse(shape.chunk(ident, created, req.model, "", _finish_reason(item)))
-                if req.include_usage:
-                    usage = shape.chunk(ident, created, req.model, "", None)
-                    usage.update(choices=[], usage=_usage(item))
-                    yield _sse(usage)
-                yield "data: [DONE]\n\n"
-                return
-            if req.stream:
-                yield _sse(shape.chunk(ident, created, req.model, item, None))
-            else:
-                yield item
+        async for _ in rest:
+            pass
     finally:
-        # A client that goes away stops its answer: the GPU is for whoever still waits.
-        if not finished:
-            await sync_to_async(chat_services.message_stop)(
-                message=await Message.objects.aget(pk=answer.pk)
-            )
-        await subscription.__aexit__()
+        await run.close()
+    if failed := next((f.error for f in run.finished if f.error is not None), None):
+        raise failed
+    return JsonResponse(shape.whole(run.finished, run.usage(), logprobs))
+
+
+async def _stream(run, first, rest, shape, include_usage: bool):
+    """The run's events as server-sent events, choices interleaved, ending in [DONE]."""
+    try:
+        for chunk in shape.opening(sorted(c.index for c in run.choices.values())):
+            yield _sse(chunk)
+        for chunk in shape.chunks(first):
+            yield _sse(chunk)
+        async for event in rest:
+            if isinstance(event, Finished) and event.error is not None:
+                yield _sse({"error": json.loads(event.error.response().content)["error"]})
+                continue
+            for chunk in shape.chunks(event):
+                yield _sse(chunk)
+        if include_usage:
+            yield _sse(shape.usage_chunk(run.usage()))
+        yield "data: [DONE]\n\n"
+    finally:
+        # A client that goes away stops its answers (Run.close).
+        await run.close()
 
 
 def _sse(data: dict) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-class _Chat:
-    prefix, chunk_object = "chatcmpl", "chat.completion.chunk"
-
-    @staticmethod
-    def whole(ident, created, model, text, reason) -> dict:
-        return {
-            "id": ident,
-            "object": "chat.completion",
-            "created": created,
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "finish_reason": reason,
-                    "message": {"role": "assistant", "content": text},
-                }
-            ],
-        }
-
-    @staticmethod
-    def chunk(ident, created, model, text, reason, first=False) -> dict:
-        delta = (
-            {"role": "assistant", "content": text} if first else ({"content": text} if text else {})
-        )
-        return {
-            "id": ident,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
-        }
-
-
-class _Text:
-    prefix, chunk_object = "cmpl", "text_completion"
-
-    @staticmethod
-    def whole(ident, created, model, text, reason) -> dict:
-        return {
-            "id": ident,
-            "object": "text_completion",
-            "created": created,
-            "model": model,
-            "choices": [{"index": 0, "text": text, "finish_reason": reason}],
-        }
-
-    @staticmethod
-    def chunk(ident, created, model, text, reason, first=False) -> dict:
-        return _Text.whole(ident, created, model, text, reason)
-
-
 async def _chat(request):
-    return await _generate(request, params.chat_request, _Chat)
+    return await _generate(request, params.chat_request, ChatShape)
 
 
 async def _completions(request):
-    return await _generate(request, params.completion_request, _Text)
+    return await _generate(request, params.completion_request, TextShape)
 
 
 _chat.methods = _completions.methods = ("POST",)

@@ -22,6 +22,8 @@ MAX_GRAMMAR_CHARS = 200_000
 TOP_LOGPROBS = (0, 20)
 MAX_TOOLS = 128
 TRUNCATION = {"auto", "disabled"}
+# How the prompt shows the tools: the template's own way, or llama.cpp's generic format.
+TOOL_FORMATS = {"native", "generic"}
 # "via": how the answer was asked for; "raw": a plain completion, with no chat template.
 VIA = {"api"}
 
@@ -114,6 +116,14 @@ def _tool_choice(value) -> str | dict:
     )
 
 
+def _tool_format(value) -> str:
+    if value not in TOOL_FORMATS:
+        raise SamplingRejected(
+            "tool_format", f"'tool_format' must be one of {sorted(TOOL_FORMATS)}."
+        )
+    return value
+
+
 def _truncation(value) -> str:
     if value not in TRUNCATION:
         raise SamplingRejected("truncation", f"'truncation' must be one of {sorted(TRUNCATION)}.")
@@ -144,6 +154,8 @@ _FIELDS = {
     # How the prompt is built, beside how tokens are picked.
     "tools": _tools,
     "tool_choice": _tool_choice,
+    "tool_format": _tool_format,
+    "parallel_tool_calls": lambda v: _flag("parallel_tool_calls", v),
     "truncation": _truncation,
     "raw": lambda v: _flag("raw", v),
     "via": _via,

@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from webui.chat import versions
+from webui.chat import tool_turns, versions
 from webui.chat.conversation_settings import effective, max_tokens_bound, temperature_bound
 from webui.chat.models import Conversation, Message
 from webui.chat.sampling import ENGINE_EXTRAS, clean_sampling
@@ -128,16 +128,26 @@ def prompt_history(message: Message) -> list[dict]:
     rows = list(
         Message.objects.filter(conversation_id=message.conversation_id)
         .order_by("created_at", "id")
-        .only("id", "role", "content", "status", "parent_id", "version_of_id", "shown")
+        .only(
+            "id", "role", "content", "status", "parent_id", "version_of_id", "shown", "api_fields"
+        )
     )
     skipped = {*Message.ACTIVE_STATUSES, Message.Status.FAILED}
+    chain = versions.ancestors(message, rows)
     history = [
-        {"role": m.role, "content": m.content}
-        for m in versions.ancestors(message, rows)
-        if m.content and not (m.role == Message.Role.ASSISTANT and m.status in skipped)
+        {"role": m.role, "content": m.content, "api_fields": m.api_fields}
+        for m in chain
+        # An assistant's turn of tool calls may have no text, a tool's result may be empty.
+        if (m.content or (m.api_fields or {}).get("tool_calls") or m.role == Message.Role.TOOL)
+        and not (m.role == Message.Role.ASSISTANT and m.status in skipped)
+        # A /v1/responses request's instructions (stored right before its answer) hold
+        # for that answer only, as in OpenAI's API: later turns leave them out.
+        and not ((m.api_fields or {}).get("instructions") and m is not chain[-1])
     ]
     system_prompt = message.conversation.system_prompt.strip()
-    return ([{"role": "system", "content": system_prompt}] if system_prompt else []) + history
+    history = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + history
+    # Tool calls and results as the answer's tool path wants them (see tool_turns).
+    return tool_turns.with_tools(history, clean_sampling(message.sampling))
 
 
 def answer_sampling(message: Message) -> dict:
@@ -177,7 +187,9 @@ def prompt_options(message: Message) -> dict:
     `truncate` (False when the API asked for no truncation: a conversation too long for the
     context is refused, not cut). Raises SamplingRejected like answer_sampling."""
     chosen = clean_sampling(message.sampling)
-    tools = chosen.get("tools") if chosen.get("tool_choice") != "none" else None
+    # Only a template that knows tools gets them (webui.chat.tool_turns).
+    native = chosen.get("tool_format") == tool_turns.NATIVE and chosen.get("tool_choice") != "none"
+    tools = chosen.get("tools") if native else None
     return {"tools": tools or None, "truncate": chosen.get("truncation", "auto") == "auto"}
 
 

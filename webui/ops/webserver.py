@@ -17,6 +17,7 @@ tests/webui/ops/test_webserver.py holds it to the installed versions.
 """
 
 import asyncio
+import json
 import logging
 import sys
 from importlib import import_module
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 REFUSAL = (
     b"HTTP/1.1 413 Content Too Large\r\n"
-    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Type: application/json\r\n"
     b"Content-Length: %d\r\n"
     b"Connection: close\r\n\r\n%s"
 )
@@ -118,9 +119,10 @@ class LimitedRequest(http_protocol.WebRequest):
             getattr(peer, "host", peer),
             self.allowed,
         )
-        text = (
-            f"Request body too large: this server takes at most {self.allowed} bytes.\n"
-        ).encode()
+        # In the API's error shape (OpenAI's), which a browser shows as well as plain text.
+        message = f"Request body too large: this server takes at most {self.allowed} bytes."
+        error = {"message": message, "type": "invalid_request_error", "param": None}
+        text = json.dumps({"error": {**error, "code": "request_too_large"}}).encode()
         self.channel.transport.write(REFUSAL % (len(text), text))
         self.channel.loseConnection()
         if self.content is not None:

@@ -48,8 +48,8 @@ def test_one_model_needs_a_key(key):
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("get", "/v1/embeddings"),
-        ("post", "/v1/responses"),
+        ("post", "/v1/images/generations"),
+        ("post", "/v1/assistants"),
         ("get", "/v1"),
         ("get", "/v1/"),
         ("get", "/v1/models/tiny-api/extra"),
@@ -74,6 +74,7 @@ def test_trailing_slash_reaches_the_same_endpoint(key):
     [
         ("get", "/v1/chat/completions", "POST"),
         ("get", "/v1/completions", "POST"),
+        ("get", "/v1/embeddings", "POST"),
         ("post", "/v1/models", "GET"),
         ("delete", "/v1/models/tiny-api", "GET"),
         ("put", "/v1/chat/completions/", "POST"),
@@ -112,6 +113,8 @@ def _ask(key):
 
 
 def test_the_in_progress_cap_429_carries_retry_after(key, served, settings):
+    # After a short wait in line for a place (tests/webui/api/test_admission.py).
+    settings.HOMEFIRE = {**settings.HOMEFIRE, "API_QUEUE_SECONDS": 0.5}
     owner = ApiKey.objects.get().user
     conversation = Conversation.objects.create(owner=owner, source="api")
     for _ in range(settings.HOMEFIRE["API_MAX_ACTIVE"]):

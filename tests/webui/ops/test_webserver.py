@@ -59,6 +59,8 @@ def test_a_body_over_the_limit_is_refused(server):
     response = httpx.post(f"{server}/accounts/login/", content=b"x" * 1001)
     assert response.status_code == 413
     assert "at most 1000 bytes" in response.text
+    # The API's error shape, for /v1 clients (OpenAI's SDKs read it).
+    assert response.json()["error"]["code"] == "request_too_large"
 
 
 def test_a_chunked_body_is_cut_off_at_the_limit(server):

@@ -1,0 +1,45 @@
+"""The official openai Node SDK (npm `openai`), run with node as a user's script runs it."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from webui.chat.models import Message
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+NODE_DIR = Path(__file__).parent / "node"
+
+
+def test_the_node_sdk_chats_completes_responds_and_copes_with_a_burst(homefire):
+    node = shutil.which("node")
+    assert node, "Node.js is needed for this test (apt-get install nodejs)"
+    assert (NODE_DIR / "node_modules" / "openai").is_dir(), "run `make install-test` (npm ci)"
+    env = dict(
+        os.environ,
+        OPENAI_BASE_URL=homefire.base_url,
+        OPENAI_API_KEY=homefire.key,
+        HOMEFIRE_MODEL=homefire.model,
+    )
+    run = subprocess.run(
+        [node, "calls.mjs"], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout)
+
+    assert out["model"] == homefire.model
+    assert out["missing"] == {"status": 404, "code": "model_not_found"}
+    assert out["chat"]["text"] and out["chat"]["usage"]["completion_tokens"] > 0
+    assert out["chatStream"]["text"] and out["chatStream"]["usage"]["completion_tokens"] > 0
+    assert out["completion"]
+    assert out["response"]["id"].startswith("resp_") and out["response"]["text"]
+    stream = out["responseStream"]
+    assert stream["types"][:2] == ["response.created", "response.in_progress"]
+    assert stream["types"][-1] in {"response.completed", "response.incomplete"}
+    assert stream["text"] and stream["final"] == stream["text"]
+    assert len(out["parallel"]) == 8
+    assert Message.objects.filter(role="assistant", status="done").count() == 13
