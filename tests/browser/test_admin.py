@@ -132,6 +132,7 @@ def test_drain_and_resume_a_worker_from_the_workers_page(page, asgi_server, live
     expect(row.locator(".worker-memory")).to_contain_text("GB")
 
     row.get_by_role("button", name="Drain").click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Drain").click()
     expect(page.locator(".messagelist")).to_contain_text("take no new ones")
     row = page.locator(f"#workers tr[data-worker$=':{live_worker.proc.pid}']")
     expect(row).to_have_attribute("data-state", "drained", timeout=30_000)

@@ -230,7 +230,7 @@ def test_hostile_model_names_stay_text_in_picker_headers_shared_view_and_admin(
         page.goto(f"{asgi_server}/c/{conversation.pk}/")  # header, message header, sidebar
         answer = page.locator('article[data-role="assistant"]')
         expect(answer.locator(".who")).to_have_text(model.name)
-        expect(answer).to_contain_text(f"Waiting for a worker for {model.name}")
+        expect(answer).to_contain_text(f"No worker is serving {model.name} right now")
         _no_live_markup_from(page, MODEL_NAME_MARKERS)
         tried("rendering", 3)
 

@@ -12,7 +12,9 @@ from statistics import median
 
 from django.db.models import Count, Q
 
+from webui.chat import streambuffer
 from webui.chat.models import Message
+from webui.core.redis import client
 from webui.registry.models import LLMModel
 from webui.registry.presence import WorkerBeat, live_workers
 from webui.team.access import models_for
@@ -53,6 +55,13 @@ def _state(model: LLMModel, beats: list[WorkerBeat], waiting: int) -> str:
     capacity = model.parallel * len(serving)
     active = sum(len(b.active_messages) for b in serving)
     return "busy" if waiting or active >= capacity else "ready"
+
+
+def serving_state(model: LLMModel, beats: list[WorkerBeat]) -> str:
+    """The model's state as its badge says it, but for how many wait: "no-worker",
+    "loading", or "ready"/"busy" when a worker takes its answers. A queued answer's
+    waiting text reads the same, so that the two never disagree."""
+    return _state(model, beats, 0)
 
 
 def model_states(models) -> list[ModelState]:
@@ -134,3 +143,42 @@ def queue_place(message: Message, beats: list[WorkerBeat] | None = None) -> Queu
     in_front = running + ahead
     rounds = max(in_front + 1 - slots, 0) / slots
     return QueuePlace(ahead, math.ceil(per_answer * max(rounds, 1 / slots)))
+
+
+def slot_place(message: Message) -> QueuePlace | None:
+    """Where an answer a worker took, but has not started writing, stands: None while it
+    holds one of the worker's slots (the model reads its prompt), else how many of the
+    worker's taken answers wait for a slot before it.
+
+    A worker takes twice as many answers as its model has slots (parallel), so that the
+    next ones are at hand; those beyond the slots wait, in the order they were taken.
+    """
+    if message.status != Message.Status.STREAMING or not message.worker or not message.model:
+        return None
+    taken = list(
+        Message.objects.filter(worker=message.worker, status=Message.Status.STREAMING)
+        .order_by("started_at", "id")
+        .values_list("id", flat=True)
+    )
+    writing = _with_text(taken)
+    if message.pk not in taken or message.pk in writing:
+        return None
+    slots = message.model.parallel
+    index = [i for i in taken if i not in writing].index(message.pk)
+    ahead = index - max(slots - len(writing), 0)
+    if ahead < 0:
+        return None
+    per_answer = recent_answer_seconds(message.model_id)
+    # Slots free up one answer's time apart, `slots` at a time.
+    seconds = None if per_answer is None else math.ceil(per_answer * (ahead + 1) / slots)
+    return QueuePlace(ahead, seconds)
+
+
+def _with_text(message_ids: list[int]) -> set[int]:
+    """Those of these answers whose stream buffer has text: one round trip to Redis."""
+    if not message_ids:
+        return set()
+    pipe = client().pipeline(transaction=False)
+    for message_id in message_ids:
+        pipe.exists(streambuffer.text_key(message_id))
+    return {i for i, found in zip(message_ids, pipe.execute(), strict=True) if found}

@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 
 from webui.chat import selectors, streambuffer
-from webui.chat.model_states import QueuePlace, queue_place
+from webui.chat.model_states import QueuePlace, queue_place, serving_state, slot_place
 from webui.chat.models import Message
-from webui.registry.presence import WorkerBeat, live_workers, workers_for
+from webui.registry.presence import WorkerBeat, live_workers
 
 
 @dataclass
@@ -13,28 +13,34 @@ class MessageView:
     message: Message
     text: str
     streamed_bytes: int
-    waiting_for_worker: bool
-    queue: QueuePlace | None = None  # where a queued answer stands, when a worker serves it
+    waiting_for_worker: bool  # queued, and no worker takes its model's answers
+    # Where it stands: queued, in its model's line; taken by a worker, among the answers
+    # that wait for one of the worker's slots.
+    queue: QueuePlace | None = None
+    loading: bool = False  # queued while its model's only workers are loading it
 
     @property
     def live(self) -> tuple:
         """The live state as drawn, to compare with live_state(message) later."""
-        return (self.message.status, self.waiting_for_worker, self.queue)
+        return (self.message.status, self.waiting_for_worker, self.loading, self.queue)
 
 
 def waiting_for_worker(message: Message, beats: list[WorkerBeat] | None = None) -> bool:
-    """True for a queued answer whose model no live worker serves (among `beats`, the
-    live workers' heartbeats, when the caller has read them already)."""
-    if message.status != Message.Status.QUEUED or not message.model_id:
+    """True for a queued answer whose model no worker takes answers for now (among
+    `beats`, the live workers' heartbeats, when the caller has read them already): none
+    runs, or those that do drain, are drained or failed. The model's badge says
+    "no worker" then too (model_states.serving_state)."""
+    if message.status != Message.Status.QUEUED or not message.model:
         return False
-    return not workers_for(message.model.slug, beats)
+    beats = live_workers() if beats is None else beats
+    return serving_state(message.model, beats) == "no-worker"
 
 
 def view_of(message: Message, *, place: bool = True) -> MessageView:
     """Read the live state of a message: its buffer while active, its row once finished.
 
-    Without `place`, a queued answer's place in line is left out (it takes the database a
-    few queries): whether a worker serves its model is still read.
+    Without `place`, a waiting answer's place is left out (it takes the database a few
+    queries): whether a worker serves its model is still read.
     """
     text, streamed = message.content, 0
     if message.status == Message.Status.STREAMING:
@@ -42,22 +48,27 @@ def view_of(message: Message, *, place: bool = True) -> MessageView:
         streamed = len(buffered)
         if buffered:
             text = buffered.decode(errors="replace")
-    waiting, queue = _queue_state(message, place=place)
-    return MessageView(message, text, streamed, waiting, queue)
+    return MessageView(message, text, streamed, *_queue_state(message, place=place))
 
 
 def live_state(message: Message) -> tuple:
     """What a tab compares with what it drew, to tell that a pending message changed."""
-    return (message.status, *_queue_state(message))
+    waiting, queue, loading = _queue_state(message)
+    return (message.status, waiting, loading, queue)
 
 
-def _queue_state(message: Message, *, place: bool = True) -> tuple[bool, QueuePlace | None]:
-    """Whether it waits for a worker and, when one serves its model, its place in line."""
-    if message.status != Message.Status.QUEUED or not message.model_id:
-        return False, None
+def _queue_state(message: Message, *, place: bool = True) -> tuple[bool, QueuePlace | None, bool]:
+    """Whether it waits for a worker, its place while it waits for a slot, and whether
+    its model is loading."""
+    if message.status == Message.Status.STREAMING:
+        return False, slot_place(message) if place else None, False
+    if message.status != Message.Status.QUEUED or not message.model:
+        return False, None, False
     beats = live_workers()
-    waiting = waiting_for_worker(message, beats)
-    return waiting, None if waiting or not place else queue_place(message, beats)
+    state = serving_state(message.model, beats)
+    if state == "no-worker":
+        return True, None, False
+    return False, queue_place(message, beats) if place else None, state == "loading"
 
 
 class Drawn:

@@ -131,7 +131,7 @@ async def test_queued_answer_says_it_waits_for_a_worker(alice_and_bob):
     await comm.send_to(text_data=json.dumps({"content": "anyone there?"}))
     frame = await comm.receive_from(timeout=5)
     assert 'data-status="queued"' in frame
-    assert "Waiting for a worker for Idle" in frame
+    assert "No worker is serving Idle" in frame
     await comm.disconnect()
     # The user's words are stored even though nobody can answer yet.
     assert await Message.objects.filter(content="anyone there?").aexists()
@@ -162,7 +162,7 @@ async def test_a_new_answer_shows_its_place_in_line_once_it_still_waits(alice_an
         assert (await comm.connect())[0]
         await comm.send_to(text_data=json.dumps({"content": "Am I in the queue?"}))
         appended = await comm.receive_from(timeout=5)
-        assert 'data-status="queued"' in appended and "Queued…" in appended
+        assert 'data-status="queued"' in appended and "Waiting for a free slot…" in appended
         assert "data-queue-position" not in appended  # drawn before its place is known
         looked = await comm.receive_from(timeout=5)
         assert 'data-queue-position="1"' in looked and "next in line" in looked
@@ -236,7 +236,7 @@ async def test_a_waiting_answer_shows_its_place_once_a_worker_comes(alice_and_bo
         seen=presence.now(),
     )
     try:
-        assert "Waiting for a worker for Late" in await comm.receive_from(timeout=5)
+        assert "No worker is serving Late" in await comm.receive_from(timeout=5)
         # A heartbeat sends no event: the tab's timer sees the worker come.
         await sync_to_async(presence.beat)(worker)
         assert 'data-queue-position="1"' in await comm.receive_from(timeout=5)
