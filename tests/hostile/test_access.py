@@ -33,6 +33,7 @@ def _routes(owned) -> list[tuple[str, str, dict]]:
         ("GET", "/team/my-usage/", {}),
         ("GET", "/team/usage/", {}),
         ("GET", "/team/usage.csv", {}),
+        ("GET", "/team/usage/feedback.csv", {}),
         ("GET", "/team/account/delete/", {}),
         ("POST", "/team/account/delete/", {"password": "guess"}),
     ]
@@ -57,6 +58,7 @@ def _routes(owned) -> list[tuple[str, str, dict]]:
         routes.append(("POST", f"/m/{message}/stop/", {}))
         routes.append(("GET", f"/m/{message}/delete/", {}))
         routes.append(("POST", f"/m/{message}/delete/", {}))
+        routes.append(("POST", f"/m/{message}/feedback/", {"rating": "down", "comment": "bob"}))
     for key in (k, k + 1000):
         routes.append(("POST", f"/accounts/keys/{key}/revoke/", {}))
     return routes
@@ -98,12 +100,14 @@ def test_every_chat_and_keys_url_is_in_the_matrix(owned):
         "s/<str:token>/",
         "models/states/",
         "m/<int:message_id>/delete/",
+        "m/<int:message_id>/feedback/",
         "accounts/keys/",
         "accounts/keys/<int:key_id>/revoke/",
         "team/pending/",
         "team/my-usage/",
         "team/usage/",
         "team/usage.csv",
+        "team/usage/feedback.csv",
         "team/account/delete/",
         "team/read/<int:conversation_id>/",
         # /v1 takes no object ids: its users are checked key by key below. A model the key's
@@ -112,6 +116,11 @@ def test_every_chat_and_keys_url_is_in_the_matrix(owned):
         "^v1/models/(?P<model_id>[^/]+)/?$",
         "^v1/chat/completions/?$",
         "^v1/completions/?$",
+        "^v1/embeddings/?$",
+        # A stored response is its owner's: another key gets 404 (below, and
+        # tests/webui/api/test_responses.py).
+        "^v1/responses/?$",
+        "^v1/responses/(?P<response_id>[^/]+)/?$",
         "^v1(?:/.*)?$",
     }
     chat_and_api = {
@@ -185,7 +194,12 @@ def test_bobs_own_pages_show_nothing_of_alices(owned):
 def test_team_pages_are_for_staff_and_invitation_links_open_nothing(owned):
     client = Client()
     client.force_login(owned.bob)
-    for path in ("/team/usage/", "/team/usage.csv?user=1", f"/team/read/{owned.conversation.pk}/"):
+    for path in (
+        "/team/usage/",
+        "/team/usage.csv?user=1",
+        "/team/usage/feedback.csv",
+        f"/team/read/{owned.conversation.pk}/",
+    ):
         tried("access")
         assert client.get(path).status_code == 404, path
     # The invitation page is public by design: a made-up token gets the refusal page.
@@ -226,6 +240,17 @@ def test_a_key_never_reaches_another_users_data(owned):
         response = _api(client, owned.bob_raw_key, path, payload)
         tried("access")
         assert response.status_code in (200, 503), response.content
+    # Embeddings of a chat model are refused; no stored response is anyone else's.
+    embedding = {"model": body["model"], "input": "hi"}
+    tried("access")
+    assert _api(client, owned.bob_raw_key, "/v1/embeddings", embedding).status_code in (400, 503)
+    for response_id in ("resp_1", f"resp_{owned.answer.pk}"):
+        tried("access")
+        assert _api(client, owned.bob_raw_key, f"/v1/responses/{response_id}").status_code == 404
+        deleted = client.delete(
+            f"/v1/responses/{response_id}", headers={"Authorization": f"Bearer {owned.bob_raw_key}"}
+        )
+        assert deleted.status_code == 404
     assert not Conversation.objects.filter(owner=owned.alice).exclude(pk=owned.conversation.pk)
     assert Message.objects.filter(conversation__owner=owned.alice).count() == alice_messages
     assert owned.snapshot() == before

@@ -48,7 +48,7 @@ def test_api_body_over_a_megabyte_is_refused(owned):
         for path in ("/v1/chat/completions", "/v1/completions"):
             response = _post(client, owned.raw_key, path, body)
             tried("input")
-            assert response.status_code == 400, response.content[:300]
+            assert response.status_code == 413, response.content[:300]
             assert "larger than 1,000,000 bytes" in response.json()["error"]["message"]
     assert _stored() == before
 
@@ -79,8 +79,9 @@ BAD_PARAMETERS = [
     ("stop", 7),
     ("stream", "yes"),
     ("stream_options", {"include_usage": True, "evil": 1}),
-    ("n", 2),
+    ("n", 9),
     ("n", -1),
+    ("n", 1.5),
     ("store", "true"),
     ("messages", []),
     ("messages", "hi"),
@@ -88,8 +89,18 @@ BAD_PARAMETERS = [
     ("messages", [{"role": "user", "content": {"nested": True}}]),
     ("model", ""),
     ("model", 42),
-    ("logit_bias", {"1": 100}),
-    ("functions", []),
+    ("logit_bias", {"1": 101}),
+    ("logit_bias", {"token": 1}),
+    ("logit_bias", [1]),
+    ("frequency_penalty", 3),
+    ("presence_penalty", "high"),
+    ("top_logprobs", 21),
+    ("logprobs", "yes"),
+    ("functions", "clock"),
+    ("tools", [{"type": "function", "function": {"name": "no spaces allowed"}}]),
+    ("tool_choice", "always"),
+    ("response_format", {"type": "xml"}),
+    ("truncation", "sometimes"),
     ("__proto__", {}),
 ]
 
