@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from tests.hostile.tally import KINDS, fault_counts, load_figures, tried_counts
 from webui.api.models import ApiKey
 from webui.chat import services
+from webui.chat.models import SavedPrompt
 from webui.registry.models import LLMModel
 
 
@@ -73,6 +74,9 @@ class Owned:
         self.answer = self.conversation.messages.get(role="assistant")
         self.key, self.raw_key = ApiKey.issue(user=self.alice, name="alice-key")
         self.bob_key, self.bob_raw_key = ApiKey.issue(user=self.bob, name="bob-key")
+        self.prompt = SavedPrompt.objects.create(
+            owner=self.alice, title="alice secret prompt", text="alice secret plans {{who}}"
+        )
 
     def snapshot(self) -> tuple:
         """Everything of Alice's that an intruder might change."""
@@ -87,6 +91,7 @@ class Owned:
                 )
             ),
             list(keys.values("pk", "name", "revoked_at", "hashed")),
+            list(SavedPrompt.objects.order_by("pk").values("pk", "owner", "title", "text")),
         )
 
 

@@ -61,6 +61,14 @@ def _routes(owned) -> list[tuple[str, str, dict]]:
         routes.append(("POST", f"/m/{message}/feedback/", {"rating": "down", "comment": "bob"}))
     for key in (k, k + 1000):
         routes.append(("POST", f"/accounts/keys/{key}/revoke/", {}))
+    routes += [("GET", "/prompts/", {}), ("GET", "/prompts/menu.json", {})]
+    routes.append(("POST", "/prompts/", {"title": "new", "text": "new"}))
+    for prompt in (owned.prompt.pk, owned.prompt.pk + 1000):  # Alice's, and none
+        routes += [
+            ("GET", f"/prompts/{prompt}/", {}),
+            ("POST", f"/prompts/{prompt}/", {"title": "owned by bob", "text": "bob"}),
+            ("POST", f"/prompts/{prompt}/delete/", {}),
+        ]
     return routes
 
 
@@ -101,6 +109,10 @@ def test_every_chat_and_keys_url_is_in_the_matrix(owned):
         "models/states/",
         "m/<int:message_id>/delete/",
         "m/<int:message_id>/feedback/",
+        "prompts/",
+        "prompts/menu.json",
+        "prompts/<int:prompt_id>/",
+        "prompts/<int:prompt_id>/delete/",
         "accounts/keys/",
         "accounts/keys/<int:key_id>/revoke/",
         "team/pending/",
@@ -126,7 +138,9 @@ def test_every_chat_and_keys_url_is_in_the_matrix(owned):
     chat_and_api = {
         n
         for n in names
-        if n.startswith(("c/", "m/", "s/", "models/", "v1/", "^v1", "accounts/keys", "team/"))
+        if n.startswith(
+            ("c/", "m/", "s/", "models/", "v1/", "^v1", "accounts/keys", "team/", "prompts/")
+        )
         or n in {"", "archived/", "sidebar/", "search/", "export.json", "import/"}
     }
     assert chat_and_api <= covered, f"not in the access matrix: {chat_and_api - covered}"
@@ -182,6 +196,8 @@ def test_bobs_own_pages_show_nothing_of_alices(owned):
         "/search/?q=secret",
         "/accounts/keys/",
         "/team/my-usage/",
+        "/prompts/",
+        "/prompts/menu.json",
     ):
         body = client.get(path).content.decode()
         tried("access")

@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from webui.chat.audited_read import may_read
-from webui.chat.models import AnswerFeedback, Conversation, Message
+from webui.chat.models import AnswerFeedback, Conversation, Message, SavedPrompt
 from webui.core.admin_lookups import ShownFieldsAdmin
 from webui.team import audit
 
@@ -113,4 +113,37 @@ class AnswerFeedbackAdmin(ShownFieldsAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SavedPrompt)
+class SavedPromptAdmin(ShownFieldsAdmin):
+    """Members' saved prompts, read-only: whose, shared with which groups and how long.
+    Their words stay private, as in conversations; staff may delete one (a prompt shared
+    with a group that should not be)."""
+
+    list_display = ["label", "owner", "shared_with", "characters", "updated_at"]
+    list_select_related = ["owner"]
+    fields = ["label", "owner", "groups", "characters", "created_at", "updated_at"]
+    readonly_fields = fields
+
+    @admin.display(description="saved prompt", ordering="pk")
+    def label(self, obj: SavedPrompt) -> str:
+        return str(obj)
+
+    @admin.display(description="shared with")
+    def shared_with(self, obj: SavedPrompt) -> str:
+        return ", ".join(g.name for g in obj.groups.all()) or "nobody"
+
+    @admin.display(description="characters")
+    def characters(self, obj: SavedPrompt) -> int:
+        return len(obj.text)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -202,3 +202,35 @@ class AnswerFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"Feedback {self.pk} ({self.rating})"
+
+
+class SavedPrompt(models.Model):
+    """A member's saved prompt, inserted with `/` in the composer: their own, and read by
+    the members of the groups its owner shares it with (only the owner changes it)."""
+
+    TITLE_MAX = 100
+    TEXT_MAX = 8000
+    PER_MEMBER = 200
+    VARIABLES_MAX = 20
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_prompts"
+    )
+    title = models.CharField(max_length=TITLE_MAX)
+    text = models.TextField(max_length=TEXT_MAX, help_text="{{name}} marks a variable.")
+    groups = models.ManyToManyField(
+        "auth.Group",
+        blank=True,
+        related_name="saved_prompts",
+        help_text="Groups of the owner's whose members may use it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        indexes = [models.Index(fields=["owner", "title"], name="prompt_owner_title")]
+
+    def __str__(self) -> str:
+        # Not the title: the member's words stay out of admin lists and the audit log.
+        return f"Saved prompt {self.pk}"

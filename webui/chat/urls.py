@@ -1,6 +1,13 @@
 from django.urls import path
 
-from webui.chat import conversation_views, feedback_views, message_views, transfer_views, views
+from webui.chat import (
+    conversation_views,
+    feedback_views,
+    message_views,
+    saved_prompt_views,
+    transfer_views,
+    views,
+)
 
 app_name = "chat"
 urlpatterns = [
@@ -35,4 +42,8 @@ urlpatterns = [
     path("m/<int:message_id>/stop/", views.stop, name="stop"),
     path("m/<int:message_id>/delete/", message_views.delete, name="message_delete"),
     path("m/<int:message_id>/feedback/", feedback_views.rate, name="feedback"),
+    path("prompts/", saved_prompt_views.index, name="prompts"),
+    path("prompts/menu.json", saved_prompt_views.menu, name="prompts_menu"),
+    path("prompts/<int:prompt_id>/", saved_prompt_views.edit, name="prompt_edit"),
+    path("prompts/<int:prompt_id>/delete/", saved_prompt_views.delete, name="prompt_delete"),
 ]
