@@ -19,8 +19,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.conftest import WorkerProcess
+from tests.environment import RUN_DIR
 from tests.streams import make_user
 from webui.api.models import ApiKey
+from webui.registry.bundled import EMBEDDING_SLUG, ensure_bundled_embedding_model
 
 # As on an offline server: LiteLLM's price list from its package, not fetched at import.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -41,3 +44,23 @@ def homefire(asgi_server, live_worker, bundled_model) -> Homefire:
     user = make_user("alice")
     _, key = ApiKey.issue(user=user, name="clients")
     return Homefire(f"{asgi_server}/v1", key, bundled_model.slug, user)
+
+
+@pytest.fixture(scope="session")
+def embedding_worker(django_db_setup, django_db_blocker):
+    """One worker for the bundled embedding model, kept up for the clients' tests."""
+    with django_db_blocker.unblock():
+        ensure_bundled_embedding_model()
+    worker = WorkerProcess(EMBEDDING_SLUG, RUN_DIR / "worker-clients-embeddings.log")
+    try:
+        yield worker.wait_ready()
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+def embedding_model(homefire, embedding_worker) -> str:
+    """The bundled embedding model's id, registered again for this test (a transactional
+    test empties the database after it) and served by its worker."""
+    model, _ = ensure_bundled_embedding_model()
+    return model.slug

@@ -25,7 +25,8 @@ def llm(homefire, tmp_path):
             f"  api_base: {homefire.base_url}\n"
             f"  api_key_name: homefire\n" + extra
             for kind, extra in [
-                ("", ""),
+                # As its documentation says, a model that can take --schema is marked so.
+                ("", "  supports_schema: true\n"),
                 ("-completion", "  completion: true\n"),
                 ("-responses", "  responses: true\n"),
             ]
@@ -76,3 +77,22 @@ def test_its_log_holds_the_answers_and_their_usage(llm):
     answer = Message.objects.get(role="assistant")
     assert logged["response"] == answer.content != ""
     assert logged["output_tokens"] == answer.completion_tokens
+
+
+def test_a_schema(llm):
+    schema = "name, age int"  # llm's concise schema syntax: a JSON schema of an object
+    person = json.loads(llm("-m", "homefire", "--schema", schema, "Invent a person."))
+    assert set(person) == {"name", "age"}
+    assert isinstance(person["name"], str) and isinstance(person["age"], int)
+    answer = Message.objects.get(role="assistant")
+    assert answer.sampling.get("grammar") and json.loads(answer.content) == person
+
+
+def test_a_json_schema_given_whole(llm):
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "maxLength": 20}},
+        "required": ["city"],
+    }
+    place = json.loads(llm("-m", "homefire", "--schema", json.dumps(schema), "Name a city."))
+    assert list(place) == ["city"] and isinstance(place["city"], str)

@@ -61,4 +61,83 @@ const parallel = await Promise.all(
 );
 out.parallel = parallel.map((reply) => reply.choices[0].finish_reason);
 
+const weather = ask("What is the weather in Paris?");
+const tools = [
+  {
+    type: "function",
+    function: {
+      name: "get_weather",
+      description: "Get the weather in a city.",
+      parameters: {
+        type: "object",
+        properties: { city: { type: "string", maxLength: 20 } },
+        required: ["city"],
+      },
+    },
+  },
+];
+// One call: within the tests' bound of 48 tokens the tiny model, free to call in parallel,
+// sometimes repeats its call until it is cut (finish_reason "length").
+const called = await client.chat.completions.create({
+  model,
+  messages: weather,
+  tools,
+  tool_choice: "required",
+  parallel_tool_calls: false,
+});
+// One result per call: the model may call more than once (parallel_tool_calls defaults to true).
+const results = called.choices[0].message.tool_calls.map((call) => ({
+  role: "tool",
+  tool_call_id: call.id,
+  content: "Sunny, 21 °C.",
+}));
+const answered = await client.chat.completions.create({
+  model,
+  messages: [...weather, called.choices[0].message, ...results],
+  tools,
+  tool_choice: "none",
+});
+out.tools = {
+  finish: called.choices[0].finish_reason,
+  calls: called.choices[0].message.tool_calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })),
+  final: answered.choices[0].message.content,
+  finalCalls: answered.choices[0].message.tool_calls ?? null,
+};
+
+// No zod here: a plain json_schema response_format, which .parse() reads with JSON.parse.
+const person = {
+  type: "object",
+  properties: { name: { type: "string", maxLength: 20 }, age: { type: "integer" } },
+  required: ["name", "age"],
+  additionalProperties: false,
+};
+const parsed = await client.chat.completions.parse({
+  model,
+  messages: ask("Invent a person: a name and an age."),
+  response_format: { type: "json_schema", json_schema: { name: "person", schema: person, strict: true } },
+});
+out.parsed = parsed.choices[0].message.parsed;
+
+const scored = await client.chat.completions.create({
+  model,
+  messages: ask("Say hello."),
+  max_tokens: 8,
+  logprobs: true,
+  top_logprobs: 2,
+});
+out.logprobs = {
+  text: scored.choices[0].message.content,
+  tokens: scored.usage.completion_tokens,
+  content: scored.choices[0].logprobs.content,
+};
+
+const two = await client.chat.completions.create({ model, messages: ask("Tell me a story."), max_tokens: 8, n: 2 });
+out.n = two.choices.map((choice) => ({ index: choice.index, text: choice.message.content }));
+
+const embedded = await client.embeddings.create({
+  model: process.env.HOMEFIRE_EMBEDDING_MODEL,
+  input: ["A man is eating food.", "The new movie is awesome."],
+});
+out.embeddings = embedded.data.map((item) => ({ index: item.index, length: item.embedding.length }));
+
 console.log(JSON.stringify(out));
