@@ -131,6 +131,8 @@ class EmbeddingModel:
 
     def tokenize(self, text: str) -> list[int]:
         """The text's tokens, with the special tokens the model wants around an input."""
+        if self.closed:  # its vocabulary is freed: reading it would abort the process
+            raise RuntimeError(UNLOADED)
         data = text.encode("utf-8", errors="replace")
         size = len(data) + 8
         while True:

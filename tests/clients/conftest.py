@@ -46,7 +46,7 @@ def homefire(asgi_server, live_worker, bundled_model) -> Homefire:
     return Homefire(f"{asgi_server}/v1", key, bundled_model.slug, user)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # gone before other folders' tests count workers
 def embedding_worker(django_db_setup, django_db_blocker):
     """One worker for the bundled embedding model, kept up for the clients' tests."""
     with django_db_blocker.unblock():

@@ -13,6 +13,10 @@ from webui.api.models import ApiKey
 from webui.chat.models import Conversation, Message
 from webui.core.redis import client, keys
 
+# In the database group, which runs before the browser tests: async tests among the
+# non-database ones, run last, would meet the event loop the browser tests leave behind.
+pytestmark = pytest.mark.django_db
+
 USER = 424242  # the line and the admission lock live in Redis: no user row is needed
 
 

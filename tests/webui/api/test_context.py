@@ -124,6 +124,7 @@ def test_413_and_500_come_in_openais_shape(asgi_server, live_worker, bundled_mod
     assert "99999999" in body["error"]["message"]
 
 
+@pytest.mark.django_db  # not among the non-database tests, run after the browser ones
 async def test_an_unexpected_failure_is_a_json_500():
     async def broken(request):
         raise RuntimeError("boom")
