@@ -109,8 +109,12 @@ def test_fifty_users_at_once_lose_nothing_and_the_caps_hold(
     elapsed = time.monotonic() - started
     tried("faults", USERS)
 
-    # The per-user API cap held while the queue was long: the rest were refused at once.
-    assert sorted(api_statuses) == [200] * api_limit + [429] * 2, api_statuses
+    # The per-user API cap held while the queue was long: the requests past it waited in
+    # line (HOMEFIRE_API_QUEUE_SECONDS, in the server's own settings) and were served once
+    # a place was free, or refused with a 429 (the line itself: tests/webui/api/
+    # test_admission.py and test_edges.py).
+    assert len(api_statuses) == api_limit + 2, api_statuses
+    assert set(api_statuses) <= {200, 429} and api_statuses.count(200) >= api_limit
     wait_for(
         lambda: (
             not Message.objects.filter(
