@@ -8,7 +8,6 @@ database write. Tokens read are counted in the worker's tokens per second.
 import logging
 import time
 
-from inference.engine.embedding import BadTokenId, EmbeddingModel, InputTooLong
 from inference.worker import resident
 from webui.celery import app
 from webui.registry import embeddings
@@ -25,6 +24,10 @@ def embed(request_id: str, inputs: list, dimensions: int | None = None) -> None:
     """Compute one vector per input (a string, or a list of the model's token ids) and
     push them, or why not, to the caller's reply list. `dimensions`, when given, must be
     the model's own size."""
+    # Here, not at the top: the web process imports the worker's tasks too (to send them by
+    # name), and must not load llama.cpp (tests/inference/test_worker_state.py).
+    from inference.engine.embedding import BadTokenId, EmbeddingModel, InputTooLong
+
     worker = resident.current()
     model = worker.model
     if not worker.takes_answers() or not isinstance(model, EmbeddingModel):

@@ -98,6 +98,7 @@ def consumer(monkeypatch):
     return sent
 
 
+@pytest.mark.django_db  # resuming reads the model's queue name from the registry
 def test_a_drained_worker_resumes(consumer):
     worker = _worker()
     control.drain(worker)
