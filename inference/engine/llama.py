@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 
@@ -118,38 +119,55 @@ class LlamaModel:
                 n_ctx=self.n_ctx,
             )
         if len(tokens) > budget:
-            # Start where the turns' own lengths say the kept ones begin, then step to the
-            # first that fits: a few renders, not one per dropped turn, which a long
-            # conversation cannot afford (docs/decisions/engine-prompt-fitting.md).
-            guess = self._first_kept(turns, budget - len(prefix))
-            dropped = max(0, min(guess, len(turns) - 1))
-            while dropped > 0 and len(rendered(dropped - 1)) <= budget:
-                dropped -= 1
-            tokens = rendered(dropped)
-            while len(tokens) > budget:
-                if len(turns) - dropped <= 1:
-                    raise PromptTooLong(
-                        f"This message is {len(tokens)} tokens long; the model's context "
-                        f"holds {self.n_ctx}, answer included. Shorten it or pick a model "
-                        "with a larger context.",
-                        prompt_tokens=len(tokens),
-                        n_ctx=self.n_ctx,
-                    )
-                dropped += 1
-                tokens = rendered(dropped)
+            dropped, tokens = self._fit_by_blocks(turns, budget, len(prefix), rendered)
         return Prompt(tokens, dropped, max(1, min(max_tokens, self.n_ctx - len(tokens))))
 
-    def _first_kept(self, turns: Sequence[dict], room: int) -> int:
-        """About where the newest turns that fit in `room` tokens begin: by their texts'
-        own lengths plus what the template adds to a turn."""
-        total = 0
-        for index in range(len(turns) - 1, -1, -1):
-            text = str(turns[index].get("content") or "").encode()
-            total += len(self.llm.tokenize(text, add_bos=False, special=False))
-            total += self._turn_overhead
-            if total > room:
-                return index + 1
-        return 0
+    def _fit_by_blocks(
+        self,
+        turns: Sequence[dict],
+        budget: int,
+        reserved: int,
+        rendered: Callable[[int], list[int]],
+    ) -> tuple[int, list[int]]:
+        """The first kept turn and the prompt, for a history longer than `budget`.
+
+        Old turns go in blocks of about half the budget, at cut points fixed by the turns'
+        positions from the conversation's start, not from its end: the next turns find the
+        same cut, so their prompts begin as this one does and only their new tokens are
+        read (docs/decisions/engine-prompt-fitting.md). Dropping one turn at a time would
+        move the prompt's start every turn and read the whole window again each time.
+        A few renders in all: the turns' own lengths point at the cut, rendering checks it.
+        """
+        starts = [0]
+        for turn in turns:
+            text = str(turn.get("content") or "").encode()
+            length = len(self.llm.tokenize(text, add_bos=False, special=False))
+            starts.append(starts[-1] + length + self._turn_overhead)
+        block = max(budget // 2, 1)
+        guess = self._first_kept(starts, budget - reserved)
+        cut = starts[guess] // block
+        last = len(turns) - 1
+        while True:
+            first_kept = min(bisect_left(starts, cut * block, hi=last), last)
+            tokens = rendered(first_kept)
+            if len(tokens) <= budget:
+                return first_kept, tokens
+            if first_kept >= last:
+                raise PromptTooLong(
+                    f"This message is {len(tokens)} tokens long; the model's context "
+                    f"holds {self.n_ctx}, answer included. Shorten it or pick a model "
+                    "with a larger context.",
+                    prompt_tokens=len(tokens),
+                    n_ctx=self.n_ctx,
+                )
+            cut += 1
+
+    @staticmethod
+    def _first_kept(starts: Sequence[int], room: int) -> int:
+        """About where the newest turns that fit in `room` tokens begin, by the turns'
+        own lengths plus what the template adds to each (`starts`: each turn's position
+        from the start, and the end)."""
+        return bisect_left(starts, starts[-1] - room)
 
     @cached_property
     def _turn_overhead(self) -> int:
@@ -188,7 +206,9 @@ class LlamaModel:
 
         `should_stop` is asked before each decoding step and must answer at once.
         `user` and `priority` decide the order in which waiting answers get a slot:
-        lower priority first (0 for chat, 1 for the API), then round-robin by user.
+        lower priority first (0 for chat, 1 for the API), then round-robin by user; 2 is
+        background work, which runs only while no answer is written and raises GaveWay
+        when one comes.
         `every` says how many seconds of text to gather into one piece after the first
         (None: a piece per token). `arrival`: its place in a group of answers queued together
         and how many follow it, to be read in one step with them. `family`: answers that

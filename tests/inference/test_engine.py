@@ -101,25 +101,28 @@ def test_raw_prompt_has_no_chat_template(model):
     assert "<|im_start|>" not in text and text.endswith("The sea is")
 
 
-def _drop_one_at_a_time(model, history, max_tokens):
-    """The prompt found by rendering the history again for every turn dropped."""
+def _fewest_dropped(model, history, max_tokens):
+    """The fewest turns to drop for the rest to fit, by rendering every choice."""
     reserve = min(max_tokens, max(model.n_ctx // 4, 16))
     for dropped in range(len(history)):
-        tokens = model._tokens(history[dropped:])
-        if len(tokens) + reserve <= model.n_ctx:
-            return tokens, dropped
+        if len(model._tokens(history[dropped:])) + reserve <= model.n_ctx:
+            return dropped
     raise AssertionError("nothing fits")
 
 
-def test_a_long_history_is_fitted_in_a_few_renders_to_the_same_prompt(model, monkeypatch):
+def _uneven_history(turns):
     history = []
-    for index in range(150):  # turns of uneven length, 300 in all, far past 512 tokens
+    for index in range(turns):  # questions and answers of uneven length
         history += [
             {"role": "user", "content": f"question {index} " + "word " * (index % 7)},
             {"role": "assistant", "content": f"answer {index} " + "longer words " * (index % 11)},
         ]
-    history.append({"role": "user", "content": "the latest question"})
-    expected, expected_dropped = _drop_one_at_a_time(model, history, 64)
+    return history
+
+
+def test_a_long_history_is_fitted_in_a_few_renders(model, monkeypatch):
+    history = _uneven_history(150) + [{"role": "user", "content": "the latest question"}]
+    fewest = _fewest_dropped(model, history, 64)
     renders = []
     assert model._turn_overhead > 0  # measured once per model, before the count
     original = model._tokens
@@ -129,6 +132,42 @@ def test_a_long_history_is_fitted_in_a_few_renders_to_the_same_prompt(model, mon
         lambda messages, tools=None: renders.append(1) or original(messages, tools),
     )
     prompt = model.build_prompt(history, 64)
-    assert (prompt.tokens, prompt.dropped_turns) == (expected, expected_dropped)
-    assert 0 < prompt.dropped_turns < len(history) - 1
+    assert len(prompt.tokens) + prompt.max_tokens <= model.n_ctx
+    assert prompt.tokens == original(history[prompt.dropped_turns :])
+    # A block of old turns goes at once: at least the fewest, never the whole budget's worth.
+    assert fewest <= prompt.dropped_turns < len(history) - 1
+    kept = len(prompt.tokens)
+    assert kept >= (model.n_ctx - 64) // 2 - 40
     assert len(renders) <= 6  # one per dropped turn would be hundreds
+
+
+def test_a_growing_conversation_keeps_its_prompts_start_for_many_turns(model):
+    """Past the context, the cut stays put while turns are added, so that each turn's
+    prompt begins like the last one's and only the new tokens are read."""
+    history, cuts, prompts = [], [], []
+    for turn in _uneven_history(120):
+        history.append(turn)
+        if turn["role"] != "user":
+            continue
+        prompt = model.build_prompt(history, 64)
+        assert len(prompt.tokens) + prompt.max_tokens <= model.n_ctx
+        cuts.append(prompt.dropped_turns)
+        prompts.append(prompt.tokens)
+    past = [i for i, cut in enumerate(cuts) if cut > 0]
+    assert len(past) > 60  # most of the conversation is past the context
+    moves = sum(1 for a, b in zip(cuts, cuts[1:], strict=False) if a != b)
+    assert cuts == sorted(cuts)
+    # One turn at a time would move the cut on nearly every turn past the context.
+    assert moves <= len(past) // 4
+    same_start = 0
+    for before, after, cut_before, cut_after in zip(
+        prompts, prompts[1:], cuts, cuts[1:], strict=False
+    ):
+        if cut_before == cut_after and cut_after > 0:
+            shared = next(
+                (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+                len(before),
+            )
+            assert shared >= len(before) - 4  # only the opening of the answer differs
+            same_start += 1
+    assert same_start >= len(past) * 3 // 4

@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from inference.bench import websocket_path
+from inference.bench import long_conversation, websocket_path
 from inference.bench.llama_server import llama_server
 from inference.bench.load import (
     follow_up,
@@ -117,6 +117,16 @@ class Command(BaseCommand):
             help="Instead: server time of the conversation page and the sidebar, on data made "
             "in a scratch database (no server or worker needed).",
         )
+        parser.add_argument(
+            "--long-conversation",
+            action="store_true",
+            help="Instead: one conversation over the WebSocket path growing past the model's "
+            "context; time to first token of the turns that fit and of those past it, beside "
+            "plain llama-cpp-python reading a whole window.",
+        )
+        parser.add_argument(
+            "--turns", type=int, default=40, help="With --long-conversation: at most."
+        )
         parser.add_argument("--messages", type=int, default=500, help="With --pages.")
         parser.add_argument("--conversations", type=int, default=2000, help="With --pages.")
         parser.add_argument("--runs", type=int, default=7, help="With --pages: timed renders.")
@@ -133,6 +143,9 @@ class Command(BaseCommand):
     ):
         if options["pages"]:
             self._pages(as_json, options)
+            return
+        if options["long_conversation"]:
+            self._long_conversation(model, url, options["turns"], threads, as_json)
             return
         logging.getLogger("httpx").setLevel(logging.WARNING)
         counts = [int(n) for n in users.split(",") if n.strip()]
@@ -245,6 +258,30 @@ class Command(BaseCommand):
         )
         texts = [user_question() for _ in range(count)]
         return asyncio.run(websocket_path.run_users(url, sessions, texts))
+
+    def _long_conversation(self, slug, url, turns, threads, as_json) -> None:
+        record = self._model(slug)
+        figures = long_conversation.measure(
+            url, self._users(1)[0], record, max_tokens=300, most_turns=turns, threads=threads
+        )
+        if as_json:
+            self.stdout.write(json.dumps(figures, indent=2))
+            return
+        self.stdout.write(f"model {record.slug}, context {record.context_size}, greedy")
+        self.stdout.write(f"{'turn':>5} {'ttft ms':>9} {'prompt':>7} {'dropped':>8}")
+        for turn in figures["turns"]:
+            self.stdout.write(
+                f"{turn['turn']:>5} {turn['ttft_ms']:>9} {turn['prompt_tokens']:>7} "
+                f"{turn['dropped_turns']:>8}"
+            )
+        for key in (
+            "in_context_ttft_ms",
+            "past_context_ttft_ms",
+            "past_vs_in_context",
+            "full_window_read_ms",
+            "full_window_tokens",
+        ):
+            self.stdout.write(f"{key:>22}  {figures[key]}")
 
     def _pages(self, as_json: bool, options: dict) -> None:
         figures = measure_pages(
