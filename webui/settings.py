@@ -267,6 +267,12 @@ HOMEFIRE = {
     # /metrics wants "Authorization: Bearer <token>"; without a token, only this machine.
     "METRICS_TOKEN": os.environ.get("HOMEFIRE_METRICS_TOKEN", ""),
     "MODELS_DIR": Path(os.environ.get("HOMEFIRE_MODELS_DIR", VAR_DIR / "models")),
+    # A worker on another host (docs/operations.md): the server it fetches model files
+    # from, its worker token, and the CA bundle that signs the server's certificate if the
+    # system's does not. Unset: the worker reads models where the registry says they are.
+    "SERVER_URL": os.environ.get("HOMEFIRE_SERVER_URL", "").rstrip("/"),
+    "WORKER_TOKEN": os.environ.get("HOMEFIRE_WORKER_TOKEN", ""),
+    "SERVER_CA": os.environ.get("HOMEFIRE_SERVER_CA", ""),
     # Model downloads reach public addresses only, and these: addresses or networks (CIDR),
     # each optionally with :port (webui.registry.destination reads them).
     "DOWNLOAD_ALLOW": _env_list("HOMEFIRE_DOWNLOAD_ALLOW", ""),

@@ -23,6 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("webui.api.urls")),
     path("accounts/", include("webui.accounts.urls")),
+    path("workers/", include("webui.registry.urls")),
     path("team/", include((team_pages, "team"))),
     path("", include("webui.chat.urls")),
 ]

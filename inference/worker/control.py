@@ -102,7 +102,7 @@ def switch(worker: resident.Resident, slug: str) -> None:
     worker.begin_loading(slug)
     worker.unload()
     try:
-        worker.hold(resident.open_model(record, threads=worker.threads))
+        worker.hold(resident.open_for(worker, record))
     except Exception as exc:
         log.exception("%s: could not load %s", worker.name, slug)
         error = f"Could not load {slug}: {resident.load_failure(exc)}"
@@ -110,7 +110,7 @@ def switch(worker: resident.Resident, slug: str) -> None:
             fallback = LLMModel.objects.filter(slug=previous).first()
             try:
                 worker.fall_back(previous, error)
-                worker.hold(resident.open_model(fallback, threads=worker.threads))
+                worker.hold(resident.open_for(worker, fallback))
             except Exception:
                 log.exception("%s: could not load %s again", worker.name, previous)
         if worker.model is None:

@@ -55,6 +55,7 @@ class Resident:
         self.memory_total = memory_total
         self.memory_free = memory_free
         self.error = ""  # why it cannot serve (state "failed"), or why an order failed
+        self.progress = ""  # how far the fetch of its model's file is, while it lasts
         self.active: set[int] = set()
         # (time, tokens) of answers that ended, for tokens per second over the last minute.
         self.finished: deque = deque()
@@ -107,6 +108,12 @@ class Resident:
         self.error = error
         self.beat()
 
+    def fetching(self, done: int, total: int) -> None:
+        """Show how far the model file's fetch from the server is."""
+        percent = done * 100 // max(total, 1)
+        self.progress = f"fetching the model file: {percent}% of {total:,} bytes"
+        self.beat()
+
     def hold(self, model: TextModel) -> None:
         self.model = model
 
@@ -135,6 +142,7 @@ class Resident:
                 memory_free=self.memory_free,
                 queued=self.queued(),
                 tokens_per_second=self.tokens_per_second(),
+                progress=self.progress,
             )
         )
 
@@ -229,13 +237,15 @@ def current() -> Resident:
     return _current
 
 
-def open_model(record, *, threads: int = 0) -> TextModel:
-    """Load a registered model with every setting an admin chose for it."""
+def open_model(record, *, threads: int = 0, path: str | None = None) -> TextModel:
+    """Load a registered model with every setting an admin chose for it (from `path`, this
+    host's copy of its file, when that is not the registry's)."""
+    path = path or record.path
     if record.role == "embedding":
         from inference.engine.embedding import EmbeddingModel
 
         return EmbeddingModel(
-            record.path,
+            path,
             n_ctx=record.context_size,
             n_gpu_layers=record.gpu_layers,
             n_threads=threads,
@@ -244,7 +254,7 @@ def open_model(record, *, threads: int = 0) -> TextModel:
     from inference.engine.llama import LlamaModel
 
     return LlamaModel(
-        record.path,
+        path,
         n_ctx=record.context_size,
         n_gpu_layers=record.gpu_layers,
         n_threads=threads,
@@ -283,10 +293,35 @@ def load(worker: Resident) -> None:
     log.info("loading %s from %s", record.name, record.path)
     try:
         check_fits(record, device=worker.device)
-        worker.hold(open_model(record, threads=worker.threads))
+        worker.hold(open_for(worker, record))
     except Exception as exc:
         # Stay visible as "failed" with the reason: its queued answers end with it.
         worker.move_to(WorkerState.FAILED, error=load_failure(exc))
         raise ModelLoadFailed(worker.error) from exc
     worker.move_to(WorkerState.READY)
     log.info("%s is resident; serving queue %s as %s", record.name, record.queue_name, worker.name)
+
+
+def open_for(worker: Resident, record) -> TextModel:
+    """Load `record` for this worker, from this host's copy of its file."""
+    return open_model(record, threads=worker.threads, path=str(_model_file(record, worker).path))
+
+
+def _model_file(record, worker: Resident):
+    """This host's copy of the model's file, fetched from the server when it lacks one."""
+    from django.conf import settings
+
+    from inference.worker import model_fetch
+
+    found = model_fetch.model_file(
+        record,
+        server_url=settings.HOMEFIRE["SERVER_URL"],
+        token=settings.HOMEFIRE["WORKER_TOKEN"],
+        models_dir=settings.HOMEFIRE["MODELS_DIR"],
+        ca=settings.HOMEFIRE["SERVER_CA"],
+        progress=worker.fetching,
+    )
+    if found.fetched_bytes:
+        log.info("fetched %s bytes of %s into %s", found.fetched_bytes, record.slug, found.path)
+    worker.progress = ""
+    return found

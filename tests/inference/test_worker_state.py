@@ -118,7 +118,7 @@ def test_a_switch_that_fails_goes_back_to_the_model_that_worked(consumer, monkey
     for slug in ("first", "second"):
         LLMModel.objects.create(name=slug, slug=slug, path=f"/nowhere/{slug}.gguf")
 
-    def open_model(record, *, threads):
+    def open_model(record, *, threads, path=None):
         if record.slug == "second":
             raise RuntimeError("no such file")
         return CannedModel(["b"])

@@ -47,6 +47,10 @@ def staff_session(session_key: str) -> bool:
     return user.is_active and user.is_staff
 
 
+# Where the admin uploads a model file (webui/registry/admin.py), as the request line has it.
+MODEL_UPLOAD_PATH = b"/admin/registry/llmmodel/upload/"
+
+
 class LimitedRequest(http_protocol.WebRequest):
     """Daphne's request, refusing a body over the limits as it arrives."""
 
@@ -63,7 +67,10 @@ class LimitedRequest(http_protocol.WebRequest):
         self.allowed = limits["MAX_REQUEST_BYTES"]
         if length is not None and length > self.allowed:
             key = self.getCookie(settings.SESSION_COOKIE_NAME.encode())
-            if length > limits["MAX_UPLOAD_BYTES"] or not key:
+            # The larger allowance is for the admin's model upload only: a staff member's
+            # body sent anywhere else (documents, imports) keeps the usual limit.
+            upload = getattr(self.channel, "_path", b"").startswith(MODEL_UPLOAD_PATH)
+            if length > limits["MAX_UPLOAD_BYTES"] or not key or not upload:
                 # Nor a "100 Continue" after the refusal (Twisted sends one after this).
                 self.requestHeaders.removeHeader(b"Expect")
                 self._refuse(length)

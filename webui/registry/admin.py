@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from webui.core.admin_lookups import ShownFieldsAdmin
 from webui.registry import control, signals
 from webui.registry.admin_downloads import ModelDownloadAdmin  # noqa: F401  (registers it)
+from webui.registry.admin_tokens import WorkerTokenAdmin  # noqa: F401  (registers it)
 from webui.registry.forms import UploadForm
 from webui.registry.gguf_info import cpu_batching_text
 from webui.registry.models import LLMModel, Worker

@@ -272,3 +272,24 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return "worker"
+
+
+class WorkerToken(models.Model):
+    """A worker host's credential for fetching model files from the server.
+
+    Only its SHA-256 is stored; the token itself is shown once, when it is made (admin or
+    `manage.py create_worker_token`). Members' sessions and API keys never fetch files.
+    """
+
+    name = models.CharField(max_length=100, help_text="Which host or worker it is for.")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False, help_text="Its first characters.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -41,6 +41,8 @@ class WorkerBeat:
     # last minute (all its answers together).
     queued: int = 0
     tokens_per_second: float = 0.0
+    # While it fetches its model's file from the server: how far, in words.
+    progress: str = ""
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__)

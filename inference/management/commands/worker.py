@@ -66,7 +66,7 @@ class Command(BaseCommand):
                     "worker",
                     "--queues="
                     + record.queue_name
-                    + ("" if options["no_downloads"] else f",{jobs.QUEUE}"),
+                    + ("" if _leaves_downloads(options) else f",{jobs.QUEUE}"),
                     # One thread per answer in progress, twice the model's parallel
                     # slots, so that the batch engine sees who waits and can be fair.
                     "--pool=threads",
@@ -130,3 +130,11 @@ def _report_failure_until_stopped(worker) -> None:
     while not stop.wait(1):
         pass
     worker.shutdown()
+
+
+def _leaves_downloads(options) -> bool:
+    """Downloads land in the models folder of the worker that runs them: on another host
+    (HOMEFIRE_SERVER_URL set) that is never the server's, so such a worker leaves them."""
+    from django.conf import settings
+
+    return options["no_downloads"] or bool(settings.HOMEFIRE["SERVER_URL"])

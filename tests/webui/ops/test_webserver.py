@@ -37,14 +37,19 @@ def server(django_db_setup):
     log.close()
 
 
-def _post(url: str, size: int, *, chunked: bool = False, session: str = "") -> str:
-    """POST `size` bytes to the log-in page; the status, or "closed"."""
+UPLOAD = "/admin/registry/llmmodel/upload/"
+
+
+def _post(
+    url: str, size: int, *, chunked: bool = False, session: str = "", to: str = "/accounts/login/"
+) -> str:
+    """POST `size` bytes to the log-in page (or `to`); the status, or "closed"."""
     body = b"x" * size
     content = iter([body[:500], body[500:]]) if chunked else body
     cookies = {"sessionid": session} if session else None
     try:
         with httpx.Client(cookies=cookies, timeout=30) as client:
-            return str(client.post(f"{url}/accounts/login/", content=content).status_code)
+            return str(client.post(f"{url}{to}", content=content).status_code)
     except httpx.TransportError:
         return "closed"
 
@@ -71,9 +76,15 @@ def test_staff_may_send_up_to_the_upload_limit(server):
     staff = get_user_model().objects.create_user("staffer", is_staff=True)
     member = get_user_model().objects.create_user("member")
     # Read whole, even when it all arrived while the session was being looked up.
-    assert _post(server, 3000, session=session_cookie(staff)) == "403"
-    assert _post(server, 6000, session=session_cookie(staff)) in {"413", "closed"}
-    assert _post(server, 3000, session=session_cookie(member)) in {"413", "closed"}
-    assert _post(server, 3000, session="forged") in {"413", "closed"}
+    assert _post(server, 3000, session=session_cookie(staff), to=UPLOAD) == "403"
+    assert _post(server, 6000, session=session_cookie(staff), to=UPLOAD) in {"413", "closed"}
+    assert _post(server, 3000, session=session_cookie(member), to=UPLOAD) in {"413", "closed"}
+    assert _post(server, 3000, session="forged", to=UPLOAD) in {"413", "closed"}
+    # Only to the model upload: a staff member's large body anywhere else is refused.
+    assert _post(server, 3000, session=session_cookie(staff)) in {"413", "closed"}
+    assert _post(server, 3000, session=session_cookie(staff), to="/documents/") in {
+        "413",
+        "closed",
+    }
     # And the server still answers.
     assert _post(server, 10) == "403"
