@@ -1,5 +1,6 @@
 """Shared fixtures: real Redis, a real worker with the real model, a real ASGI server."""
 
+import gc
 import os
 import shutil
 import socket
@@ -30,6 +31,20 @@ def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ, DATABASE_URL=database_url_for_children(), PYTHONUNBUFFERED="1", **extra)
     env.pop("HOMEFIRE_TEST_DB", None)
     return env
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database, with the connections of ended threads closed before
+    it is dropped.
+
+    A thread that used the ORM (asyncio.to_thread, a thread pool) leaves its connection
+    open after it ends, until the garbage collector frees it: the connection's objects
+    refer to one another, so the end of the thread's context alone does not. PostgreSQL
+    refuses to drop a database that any session still uses.
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -73,3 +73,6 @@ os.environ["HOMEFIRE_TEST_DB"] = str(RUN_DIR / "test.sqlite3")
 os.environ.setdefault("HOMEFIRE_WORKER_TIMEOUT", "4")
 os.environ.setdefault("HOMEFIRE_WORKER_HEARTBEAT", "0.5")
 os.environ.setdefault("DEBUG", "false")
+# Automatic titles would rename conversations under the many tests that expect the first
+# message's title; the tests of titles turn them on for the workers they start.
+os.environ.setdefault("HOMEFIRE_AUTO_TITLES", "false")

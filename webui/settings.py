@@ -120,10 +120,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    # Two-factor sign-in: authenticator apps (TOTP) and single-use recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "webui.core",
     "webui.accounts",
     "webui.registry",
     "webui.chat",
+    "webui.documents",
     "webui.api",
     "webui.team",
     "webui.ops",
@@ -139,10 +144,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "webui.team.middleware.AccountGateMiddleware",
+    "webui.accounts.two_factor_middleware.TwoFactorMiddleware",
+    "webui.accounts.sessions_middleware.SessionSeenMiddleware",
     "webui.core.requestlog.RequestLogMiddleware",
 ]
 
@@ -189,7 +197,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Who may vouch for a sign-in, tried in this order (docs/operations.md): the account's own
+# password first, so that the first admin can always sign in when the directory or the
+# identity provider is down.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
+# Two-factor codes are throttled by Homefire's own log-in throttle (webui.team.throttle),
+# not by django-otp's per-device back-off, which doubles without end.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+OTP_TOTP_ISSUER = os.environ.get("HOMEFIRE_TOTP_ISSUER", "Homefire")
 LOGIN_REDIRECT_URL = "chat:home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -239,6 +258,31 @@ CHANNEL_LAYERS = {
     }
 }
 
+# Email, for password resets (docs/configuration.md); without a host there is no mailer,
+# and the log-in page says to ask an admin.
+_EMAIL_PORT = _env_int("HOMEFIRE_EMAIL_PORT", 587)
+# Without HOMEFIRE_EMAIL_HOST there is no mailer: the log-in page says to ask an admin
+# instead of offering a reset link (and Django's warning about it is silenced below).
+MAILERS = {}
+SILENCED_SYSTEM_CHECKS = [] if _env_raw("HOMEFIRE_EMAIL_HOST") else ["mail.W001"]
+if _env_raw("HOMEFIRE_EMAIL_HOST"):
+    MAILERS["default"] = {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": _env_raw("HOMEFIRE_EMAIL_HOST"),
+            "port": _EMAIL_PORT,
+            "username": _env_raw("HOMEFIRE_EMAIL_USER"),
+            "password": os.environ.get("HOMEFIRE_EMAIL_PASSWORD", ""),
+            # STARTTLS on the submission port, TLS from the start on 465, by default.
+            "use_tls": _env_bool("HOMEFIRE_EMAIL_USE_TLS", default=_EMAIL_PORT == 587),
+            "use_ssl": _env_bool("HOMEFIRE_EMAIL_USE_SSL", default=_EMAIL_PORT == 465),
+            "timeout": 10,
+        },
+    }
+DEFAULT_FROM_EMAIL = _env_raw("HOMEFIRE_EMAIL_FROM") or "homefire@localhost"
+# Seconds a password-reset link works (it works once: the new password voids it).
+PASSWORD_RESET_TIMEOUT = _env_int("HOMEFIRE_PASSWORD_RESET_SECONDS", 3600)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -254,6 +298,12 @@ HOMEFIRE = {
     # Messages one import may hold (conversations count against it too).
     "IMPORT_MAX_MESSAGES": _env_int("HOMEFIRE_IMPORT_MAX_MESSAGES", 10000),
     "DEFAULT_MAX_TOKENS": _env_int("HOMEFIRE_MAX_TOKENS", 512),
+    # Seconds a temporary chat outlives its last tab (a reload or a dropped socket comes
+    # back within it); then housekeeping deletes it (webui.chat.temporary).
+    "TEMPORARY_GRACE_SECONDS": _env_int("HOMEFIRE_TEMPORARY_GRACE", 60),
+    # After a conversation's first answer its model writes it a short title, as background
+    # work that gives way to every answer (webui.chat.titles); a rename always wins.
+    "AUTO_TITLES": _env_bool("HOMEFIRE_AUTO_TITLES", default=True),
     # API requests one user may have queued or streaming at once; more get a 429.
     "API_MAX_ACTIVE": _env_int("HOMEFIRE_API_MAX_ACTIVE", 4),
     # Seconds a request past that cap waits in line for a place before its 429 (0: none).
@@ -273,6 +323,11 @@ HOMEFIRE = {
     "SERVER_URL": os.environ.get("HOMEFIRE_SERVER_URL", "").rstrip("/"),
     "WORKER_TOKEN": os.environ.get("HOMEFIRE_WORKER_TOKEN", ""),
     "SERVER_CA": os.environ.get("HOMEFIRE_SERVER_CA", ""),
+    # Uploaded documents (webui.documents.storage): outside the web root, never served as is.
+    "DOCUMENTS_DIR": Path(os.environ.get("HOMEFIRE_DOCUMENTS_DIR", VAR_DIR / "documents")),
+    # The first limits on documents, in MB (then set in admin): per file, and per member.
+    "DOCUMENT_MAX_MB": _env_int("HOMEFIRE_DOCUMENT_MAX_MB", 20),
+    "DOCUMENT_QUOTA_MB": _env_int("HOMEFIRE_DOCUMENT_QUOTA_MB", 200),
     # Model downloads reach public addresses only, and these: addresses or networks (CIDR),
     # each optionally with :port (webui.registry.destination reads them).
     "DOWNLOAD_ALLOW": _env_list("HOMEFIRE_DOWNLOAD_ALLOW", ""),
@@ -285,6 +340,9 @@ HOMEFIRE = {
     "LOGIN_FAILURES_PER_ACCOUNT": _env_int("HOMEFIRE_LOGIN_FAILURES", 5),
     "LOGIN_FAILURES_PER_ADDRESS": _env_int("HOMEFIRE_LOGIN_FAILURES_PER_ADDRESS", 20),
     "LOGIN_THROTTLE_SECONDS": _env_int("HOMEFIRE_LOGIN_THROTTLE_SECONDS", 900),
+    # Password-reset emails an hour, per email address asked for and per client address.
+    "PASSWORD_RESETS_PER_ACCOUNT": _env_int("HOMEFIRE_PASSWORD_RESETS", 3),
+    "PASSWORD_RESETS_PER_ADDRESS": _env_int("HOMEFIRE_PASSWORD_RESETS_PER_ADDRESS", 10),
     # Reverse proxies whose X-Forwarded-For is believed (webui.core.client_address);
     # empty: every request's address is the connection's own.
     "TRUSTED_PROXIES": _env_networks("HOMEFIRE_TRUSTED_PROXIES"),
@@ -359,10 +417,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"queue": "housekeeping", "expires": 3600 * 0.9},
     },
+    "delete-left-temporary-chats": {
+        "task": "chat.delete_left_temporary",
+        "schedule": 10.0,
+        "options": {"queue": "housekeeping", "expires": 10.0 * 0.9},
+    },
     "delete-abandoned-imports": {
         "task": "chat.delete_abandoned_imports",
         "schedule": 3600.0,
         "options": {"queue": "housekeeping", "expires": 3600 * 0.9},
+    },
+    # Documents waiting for vectors of the current embedding model, or never sent.
+    "documents-catch-up": {
+        "task": "documents.catch_up",
+        "schedule": 300.0,
+        "options": {"queue": "housekeeping", "expires": 300 * 0.9},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -382,6 +451,61 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
+
+def _env_group_map(name: str) -> dict[str, str]:
+    """Read "claim value=Group name" pairs, comma-separated; refuse a pair without "="."""
+    pairs = [item.partition("=") for item in _env_list(name, "")]
+    if any(not value.strip() or not sep or not group.strip() for value, sep, group in pairs):
+        raise _refuse(name, "expected pairs such as engineering=Engineers,/ops=Operators")
+    return {value.strip(): group.strip() for value, _, group in pairs}
+
+
+# Sign-in with OpenID Connect (webui.accounts.oidc_*, docs/operations.md): on when the
+# provider's discovery URL and this server's client id are set.
+HOMEFIRE_OIDC = {
+    "NAME": _env_raw("HOMEFIRE_OIDC_NAME") or "single sign-on",
+    "DISCOVERY_URL": _env_raw("HOMEFIRE_OIDC_DISCOVERY_URL"),
+    "CLIENT_ID": _env_raw("HOMEFIRE_OIDC_CLIENT_ID"),
+    "CLIENT_SECRET": _env_raw("HOMEFIRE_OIDC_CLIENT_SECRET"),
+    "SCOPES": _env_raw("HOMEFIRE_OIDC_SCOPES") or "openid email profile",
+    "SIGN_ALGO": _env_raw("HOMEFIRE_OIDC_SIGN_ALGO") or "RS256",
+    "GROUPS_CLAIM": _env_raw("HOMEFIRE_OIDC_GROUPS_CLAIM") or "groups",
+    "GROUP_MAP": _env_group_map("HOMEFIRE_OIDC_GROUP_MAP"),
+    "TIMEOUT": _env_float("HOMEFIRE_OIDC_TIMEOUT", 10.0),
+}
+if HOMEFIRE_OIDC["DISCOVERY_URL"] and HOMEFIRE_OIDC["CLIENT_ID"]:
+    AUTHENTICATION_BACKENDS.append("webui.accounts.oidc_backend.OidcBackend")
+    # Logging out goes on to the provider's page: a form's redirect, which CSP checks.
+    _provider = urlsplit(HOMEFIRE_OIDC["DISCOVERY_URL"])
+    SECURE_CSP["form-action"].append(f"{_provider.scheme}://{_provider.netloc}")
+
+# Sign-in with an LDAP directory or Active Directory (webui.accounts.ldap_*,
+# docs/operations.md): on when HOMEFIRE_LDAP_URL is set, tried after local passwords.
+HOMEFIRE_LDAP = {
+    "URL": _env_raw("HOMEFIRE_LDAP_URL"),  # ldap://host:389, or ldaps://host:636
+    "START_TLS": _env_bool("HOMEFIRE_LDAP_START_TLS"),
+    "CA_FILE": _env_raw("HOMEFIRE_LDAP_CA_FILE"),  # else the system's certificate authorities
+    "BIND_DN": _env_raw("HOMEFIRE_LDAP_BIND_DN"),
+    "BIND_PASSWORD": os.environ.get("HOMEFIRE_LDAP_BIND_PASSWORD", ""),
+    "USER_DN": _env_raw("HOMEFIRE_LDAP_USER_DN"),
+    "USER_SEARCH_BASE": _env_raw("HOMEFIRE_LDAP_USER_SEARCH_BASE"),
+    "USER_OBJECT_CLASS": _env_raw("HOMEFIRE_LDAP_USER_OBJECT_CLASS") or "inetOrgPerson",
+    "ATTRIBUTES": _env_group_map("HOMEFIRE_LDAP_ATTRIBUTES")
+    or {"username": "uid", "first_name": "givenName", "last_name": "sn", "email": "mail"},
+    "GROUP_SEARCH_BASE": _env_raw("HOMEFIRE_LDAP_GROUP_SEARCH_BASE"),
+    "GROUP_MAP": _env_group_map("HOMEFIRE_LDAP_GROUP_MAP"),
+    "REQUIRE_GROUP": _env_raw("HOMEFIRE_LDAP_REQUIRE_GROUP"),
+    "TIMEOUT": _env_float("HOMEFIRE_LDAP_TIMEOUT", 5.0),
+}
+if HOMEFIRE_LDAP["URL"]:
+    from webui.accounts import ldap_config
+
+    globals().update(ldap_config.library_settings(HOMEFIRE_LDAP))
+    AUTHENTICATION_BACKENDS.insert(
+        AUTHENTICATION_BACKENDS.index("django.contrib.auth.backends.ModelBackend") + 1,
+        ldap_config.BACKEND,
+    )
+
 # Served over HTTPS by a reverse proxy that terminates TLS (docker/caddy, docker/nginx)
 # and sets X-Forwarded-Proto; the app itself must then be reachable only through it.
 if _env_bool("HOMEFIRE_HTTPS"):
@@ -396,4 +520,4 @@ if _env_bool("HOMEFIRE_HTTPS"):
     # Preloading commits the whole domain to HTTPS in browsers for months, beyond this
     # server: a decision for whoever owns the domain, so not made here (hence W021).
     SECURE_HSTS_PRELOAD = False
-    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    SILENCED_SYSTEM_CHECKS.append("security.W021")

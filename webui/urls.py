@@ -25,5 +25,6 @@ urlpatterns = [
     path("accounts/", include("webui.accounts.urls")),
     path("workers/", include("webui.registry.urls")),
     path("team/", include((team_pages, "team"))),
+    path("documents/", include("webui.documents.urls")),
     path("", include("webui.chat.urls")),
 ]

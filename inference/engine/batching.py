@@ -24,14 +24,23 @@ import numpy as np
 
 from inference.engine import sampler_chain, token_logprobs
 from inference.engine.arriving_group import ArrivingGroup
-from inference.engine.contract import AnswerFailed, common_prefix
-from inference.engine.jobs import Job, Slot, failed, family_holder, family_waits, next_fair
+from inference.engine.contract import AnswerFailed, GaveWay, common_prefix
+from inference.engine.jobs import (
+    BACKGROUND_CHUNK,
+    Job,
+    Slot,
+    failed,
+    family_holder,
+    family_waits,
+    next_fair,
+)
 from inference.engine.stopping import StopScanner
 
 log = logging.getLogger(__name__)
 
 _END = object()
 UNLOADED = "The model was unloaded while this answer was being written."
+GAVE_WAY = "An answer came: background work gives way to it."
 # A free slot whose cache shares at least this many tokens with a new prompt is reused;
 # below it, the lowest free slot is taken (see BatchEngine._slot_for).
 REUSE_MIN_TOKENS = 64
@@ -169,6 +178,7 @@ class BatchEngine:
                 # one group often end in the same step, with the next ones waiting.
                 idle = not any(s.job for s in self.slots) and (not self.waiting or gathering)
                 self._collect(block=idle, timeout=gathering)
+                self._give_way()
                 if not self.group.wait_left(time.monotonic(), room):
                     self._admit()
                 if any(s.job for s in self.slots):
@@ -194,6 +204,23 @@ class BatchEngine:
                 job = self.inbox.get_nowait()
         except queue.Empty:
             return
+
+    def _give_way(self) -> None:
+        """End the background jobs (titles) as soon as an answer is in a slot or waits.
+
+        Background work runs only in an engine that has no answer to write, so no answer
+        ever shares a step with it or waits for its slot: one that comes waits for the
+        step under way at most, which a background job keeps short (BACKGROUND_CHUNK).
+        The slot keeps what its cache holds; the job's caller may try again later.
+        """
+        jobs = self.waiting + [slot.job for slot in self.slots if slot.job]
+        if all(job.background for job in jobs):
+            return
+        for job in jobs:
+            if job.background:
+                if job in self.waiting:
+                    self.waiting.remove(job)
+                self._finish(job, flush=False, error=GaveWay(GAVE_WAY))
 
     def _admit(self) -> None:
         """Give free slots to waiting jobs: interactive first, then round-robin by user."""
@@ -278,7 +305,7 @@ class BatchEngine:
                 n = self._add(n, job.slot, [job.last_token], logits_last=True)
                 wants_logits.append((job, n - 1))
             elif room > 0:
-                take = job.pending[:room]
+                take = job.pending[: min(room, BACKGROUND_CHUNK) if job.background else room]
                 del job.pending[: len(take)]
                 room -= len(take)
                 n = self._add(n, job.slot, take, logits_last=not job.pending)

@@ -36,6 +36,11 @@ class AnswerFailed(RuntimeError):
     """One answer could not go on (the others decoded beside it do); the text says why."""
 
 
+class GaveWay(RuntimeError):
+    """A background job (a conversation's title) gave its place to answers; it may be tried
+    again later."""
+
+
 @dataclass
 class Prompt:
     """The tokens to read, how many old turns were left out, and the room left to answer."""

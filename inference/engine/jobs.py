@@ -12,6 +12,12 @@ from inference.engine.stopping import StopScanner
 
 # The longest part of an exception's text that goes into an answer's reason.
 REASON_CHARS = 200
+# Priorities: chat answers, then the API's, then background work (a conversation's title),
+# which runs only while no answer is being written or waits (see BatchEngine._give_way).
+CHAT, API, BACKGROUND = 0, 1, 2
+# A background job reads its prompt this many tokens per step at most: an answer that
+# comes meanwhile waits for one short step, not for a long chunk.
+BACKGROUND_CHUNK = 32
 
 
 def failed(doing: str, exc: BaseException) -> AnswerFailed:
@@ -52,6 +58,10 @@ class Job:
     scanner: StopScanner | None = None
     done: bool = False
     first_step: int | None = None  # the engine's step that gave its first token
+
+    @property
+    def background(self) -> bool:
+        return self.priority >= BACKGROUND
 
     def emit(self, text: str) -> None:
         if text:

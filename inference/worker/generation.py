@@ -11,10 +11,11 @@ from inference.engine.contract import (
     Sampling,
     TextModel,
 )
+from inference.engine.jobs import API, CHAT
 from inference.worker.start_notice import StartNotice
 from inference.worker.stop_watch import stop_watch
 from inference.worker.streamer import Streamer, streaming
-from webui.chat import answers, selectors
+from webui.chat import answers, selectors, titles
 from webui.chat.models import Message
 from webui.chat.sampling import SamplingRejected
 
@@ -74,7 +75,7 @@ def generate_reply(
                 figures,
                 should_stop=should_stop,
                 user=str(conversation.owner_id),
-                priority=1 if answers.came_from_api(message) else 0,
+                priority=API if answers.came_from_api(message) else CHAT,
                 every=lambda: streamer.interval,
                 arrival=arrival,
                 # The versions of one answer asked together (the API's n) share a prompt.
@@ -144,6 +145,8 @@ def _finish(
         error_code=code,
         logprobs=figures.logprobs or None,
     )
+    if status == Message.Status.DONE:
+        titles.request_after(message)
     log.info(
         "answer %s %s",
         message.pk,

@@ -9,6 +9,7 @@ from inference.worker import (
     generation,
     holding,
     resident,
+    titles,  # noqa: F401  (registers the title task)
 )
 from webui.celery import app
 from webui.chat import answers, selectors

@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from tests.hostile.tally import KINDS, fault_counts, load_figures, tried_counts
 from webui.api.models import ApiKey
 from webui.chat import services
-from webui.chat.models import SavedPrompt
+from webui.chat.models import Folder, SavedPrompt
+from webui.documents.models import Collection, ConversationCollection, Document
 from webui.registry.models import LLMModel
 
 
@@ -57,6 +58,7 @@ CONVERSATION_FIELDS = (
     "top_p",
     "max_tokens",
     "share_token",
+    "folder_id",
 )
 
 
@@ -77,6 +79,21 @@ class Owned:
         self.prompt = SavedPrompt.objects.create(
             owner=self.alice, title="alice secret prompt", text="alice secret plans {{who}}"
         )
+        self.folder = Folder.objects.create(owner=self.alice, name="alice secret folder")
+        self.collection = Collection.objects.create(owner=self.alice, name="alice secret docs")
+        ConversationCollection.objects.create(
+            conversation=self.conversation, collection=self.collection
+        )
+        self.document = Document.objects.create(
+            owner=self.alice,
+            conversation=self.conversation,
+            name="alice secret plans.txt",
+            stored_as="none",
+            size=1,
+            sha256="0" * 64,
+            kind=Document.Kind.TEXT,
+            status=Document.Status.READY,
+        )
 
     def snapshot(self) -> tuple:
         """Everything of Alice's that an intruder might change."""
@@ -92,6 +109,14 @@ class Owned:
             ),
             list(keys.values("pk", "name", "revoked_at", "hashed")),
             list(SavedPrompt.objects.order_by("pk").values("pk", "owner", "title", "text")),
+            list(Folder.objects.order_by("pk").values("pk", "owner", "name", "collapsed")),
+            list(Collection.objects.order_by("pk").values("pk", "owner", "name", "groups")),
+            list(
+                Document.objects.order_by("pk").values(
+                    "pk", "owner", "name", "conversation", "collection", "status"
+                )
+            ),
+            list(ConversationCollection.objects.order_by("pk").values()),
         )
 
 

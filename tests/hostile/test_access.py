@@ -6,6 +6,7 @@ from django.urls import URLPattern, get_resolver
 
 from tests.hostile.tally import tried
 from tests.streams import session_cookie
+from webui.chat import services
 from webui.chat.models import Conversation, Message
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
@@ -69,6 +70,44 @@ def _routes(owned) -> list[tuple[str, str, dict]]:
             ("POST", f"/prompts/{prompt}/", {"title": "owned by bob", "text": "bob"}),
             ("POST", f"/prompts/{prompt}/delete/", {}),
         ]
+    routes += [("GET", "/folders/", {}), ("POST", "/folders/", {"name": "new"})]
+    routes.append(("POST", "/folders/file/", {"conversation": c, "folder": ""}))
+    for folder in (owned.folder.pk, owned.folder.pk + 1000):  # Alice's, and none
+        routes += [
+            ("GET", f"/folders/{folder}/", {}),
+            ("POST", f"/folders/{folder}/rename/", {"name": "owned by bob"}),
+            ("POST", f"/folders/{folder}/collapse/", {"collapsed": "1"}),
+            ("POST", f"/folders/{folder}/delete/", {}),
+            ("POST", "/folders/file/", {"conversation": c, "folder": folder}),
+        ]
+    collection, document = owned.collection.pk, owned.document.pk
+    routes += [
+        ("POST", "/c/new/attach/", {}),
+        ("GET", "/documents/collections/", {}),
+        ("POST", "/documents/collections/", {"name": "new"}),
+        ("GET", "/documents/collections/menu.json", {}),
+    ]
+    for conversation in (c, c + 1000):
+        routes += [
+            ("GET", f"/c/{conversation}/attachments/", {}),
+            ("POST", f"/c/{conversation}/attachments/", {}),
+            ("POST", f"/c/{conversation}/leave/", {"reload": "1"}),
+            ("POST", f"/c/{conversation}/attachments/{document}/remove/", {}),
+            ("POST", f"/c/{conversation}/collections/", {"collection": collection}),
+            ("POST", f"/c/{conversation}/collections/{collection}/remove/", {}),
+        ]
+    for found in (collection, collection + 1000):  # Alice's, and none
+        routes += [
+            ("GET", f"/documents/collections/{found}/", {}),
+            ("POST", f"/documents/collections/{found}/files/", {}),
+            ("POST", f"/documents/collections/{found}/share/", {"groups": []}),
+            ("POST", f"/documents/collections/{found}/delete/", {}),
+        ]
+    for found in (document, document + 1000):
+        routes += [
+            ("GET", f"/documents/files/{found}/", {}),
+            ("POST", f"/documents/files/{found}/delete/", {}),
+        ]
     return routes
 
 
@@ -113,6 +152,31 @@ def test_every_chat_and_keys_url_is_in_the_matrix(owned):
         "prompts/menu.json",
         "prompts/<int:prompt_id>/",
         "prompts/<int:prompt_id>/delete/",
+        "folders/",
+        "folders/file/",
+        "folders/<int:folder_id>/",
+        "folders/<int:folder_id>/rename/",
+        "folders/<int:folder_id>/delete/",
+        "folders/<int:folder_id>/collapse/",
+        "c/new/attach/",
+        "c/<int:conversation_id>/leave/",
+        "c/<int:conversation_id>/attachments/",
+        "c/<int:conversation_id>/attachments/<int:document_id>/remove/",
+        "c/<int:conversation_id>/collections/",
+        "c/<int:conversation_id>/collections/<int:collection_id>/remove/",
+        "documents/collections/",
+        "documents/collections/menu.json",
+        "documents/collections/<int:collection_id>/",
+        "documents/collections/<int:collection_id>/files/",
+        "documents/collections/<int:collection_id>/share/",
+        "documents/collections/<int:collection_id>/delete/",
+        "documents/files/<int:document_id>/",
+        "documents/files/<int:document_id>/delete/",
+        # Files and collections by key: another key's ids are 404
+        # (tests/webui/api/test_documents_api.py).
+        "^v1/collections/?$",
+        "^v1/files/?$",
+        "^v1/files/(?P<file_id>[^/]+)/?$",
         "accounts/keys/",
         "accounts/keys/<int:key_id>/revoke/",
         "team/pending/",
@@ -139,7 +203,19 @@ def test_every_chat_and_keys_url_is_in_the_matrix(owned):
         n
         for n in names
         if n.startswith(
-            ("c/", "m/", "s/", "models/", "v1/", "^v1", "accounts/keys", "team/", "prompts/")
+            (
+                "c/",
+                "m/",
+                "s/",
+                "models/",
+                "v1/",
+                "^v1",
+                "accounts/keys",
+                "team/",
+                "prompts/",
+                "folders/",
+                "documents/",
+            )
         )
         or n in {"", "archived/", "sidebar/", "search/", "export.json", "import/"}
     }
@@ -198,6 +274,9 @@ def test_bobs_own_pages_show_nothing_of_alices(owned):
         "/team/my-usage/",
         "/prompts/",
         "/prompts/menu.json",
+        "/folders/",
+        "/documents/collections/",
+        "/documents/collections/menu.json",
     ):
         body = client.get(path).content.decode()
         tried("access")
@@ -321,4 +400,19 @@ def test_a_shared_link_lets_the_team_read_and_nothing_more(owned):
         response = _client_for(actor, owned).get(f"/s/{token}/")
         tried("access")
         assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+    assert owned.snapshot() == before
+
+
+def test_bob_cannot_use_or_detach_alices_documents_from_his_own_conversation(owned, quick_model):
+    """His own conversation, her collection's or file's id: nothing linked, nothing removed."""
+    bobs = services.conversation_start(owner=owned.bob, content="bob asks", model=quick_model)
+    client = Client()
+    client.force_login(owned.bob)
+    before = owned.snapshot()
+    linked = client.post(f"/c/{bobs.pk}/collections/", {"collection": owned.collection.pk})
+    removed = client.post(f"/c/{bobs.pk}/attachments/{owned.document.pk}/remove/")
+    tried("access", 2)
+    assert linked.status_code == 404
+    assert removed.status_code in (200, 404)
+    assert not bobs.collection_links.exists()
     assert owned.snapshot() == before

@@ -65,7 +65,7 @@ def test_lookups_on_members_words_and_secrets_are_refused(pin, root):
         response = root.get(f"{changelist}?{query}")
         tried("access")
         assert response.status_code == 400, (changelist, query, response.status_code)
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.exclude(action__startswith="signed in").exists()
 
 
 def test_a_pin_cannot_be_recovered_one_digit_at_a_time(pin, root):
@@ -121,14 +121,14 @@ def test_with_the_audited_read_mode_a_lookup_on_words_is_allowed_and_audited(pin
     response = root.get(MESSAGES, {"content__contains": PIN})
     assert response.status_code == 200
     assert "1 message" in response.text
-    event = AuditEvent.objects.get()
+    event = AuditEvent.objects.exclude(action__startswith="signed in").get()
     assert event.action == "admin: searched members' words"
     assert event.actor_name == "root"
     assert "content__contains" in event.target and PIN in event.target
     # Secrets stay out of reach, and nothing else is logged for the ones that are shown.
     assert root.get("/admin/auth/user/", {"password__startswith": "!"}).status_code == 400
     assert root.get(MESSAGES, {"status__exact": "done"}).status_code == 200
-    assert AuditEvent.objects.count() == 1
+    assert AuditEvent.objects.exclude(action__startswith="signed in").count() == 1
 
 
 def test_the_read_mode_needs_the_permission_to_read(pin, settings):

@@ -46,7 +46,7 @@ async def _kill_worker_mid_answer(up: UpProcess, cookie: str, conversation_id: i
     while len(tab.view.text.get(first, "")) < 20 and tab.view.status[first] == "streaming":
         await tab.receive(timeout=60)
     assert tab.view.status[first] == "streaming", "the answer ended before the kill"
-    worker = up.child("worker")
+    worker = up.child(f"--model {model.slug}")  # not the embedding model's worker
     os.kill(worker, signal.SIGKILL)
     killed_at = time.monotonic()
     tried("faults")

@@ -171,6 +171,29 @@ def test_reaper_waits_after_a_redis_restart(owned, idle_model, monkeypatch):
     assert _tasks_in(idle_model.queue_name) == []
 
 
+def test_reaper_fails_no_stream_when_redis_restarts_during_its_round(
+    owned, idle_model, monkeypatch
+):
+    """Redis restarted between the reaper's first look at its age and its look at a
+    worker's heartbeat (the database's queries between take a while): the heartbeat is
+    missing because Redis lost it, and the worker, still writing, must keep its answer."""
+    answer = _queued_answer(owned.alice, idle_model, age=OLD)
+    Message.objects.filter(pk=answer.pk).update(
+        status="streaming",
+        worker="writing@host:6",
+        started_at=timezone.now() - timedelta(seconds=OLD),
+    )
+    ages = iter([3600])  # Redis's age at the round's start; it then restarted
+    monkeypatch.setattr(reaper, "redis_uptime", lambda: next(ages, 0))
+    tried("faults")
+    assert reaper.reap_orphans() == []
+    assert Message.objects.get(pk=answer.pk).status == "streaming"
+    # A worker really gone, with Redis up all along, still ends its answer.
+    monkeypatch.setattr(reaper, "redis_uptime", lambda: 3600)
+    assert reaper.reap_orphans() == [answer.pk]
+    assert Message.objects.get(pk=answer.pk).status == "failed"
+
+
 def test_a_lost_broker_connection_neither_requeues_nor_crashes_on_ack():
     """Restoring and acking on a closed connection crashed the worker when Redis restarted."""
     from kombu import Connection

@@ -1,11 +1,15 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from webui.accounts import views
+from webui.accounts import oidc_views, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", oidc_views.logout, name="logout"),
+    path("oidc/", include("webui.accounts.oidc_urls")),
+    path("two-factor/", include("webui.accounts.two_factor_urls")),
+    path("password/reset/", include("webui.accounts.password_reset_urls")),
+    path("sessions/", include("webui.accounts.sessions_urls")),
     path("signup/", views.signup, name="signup"),
     path("invite/<str:token>/", views.signup, name="invite"),
     path("password/", views.password_change, name="password_change"),

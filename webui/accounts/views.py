@@ -9,6 +9,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from webui.accounts import two_factor_views
 from webui.accounts.deletion import delete_account
 from webui.accounts.forms import SignUpForm, ThrottledPasswordChangeForm
 from webui.core.client_address import client_address
@@ -39,7 +40,8 @@ def signup(request, token: str | None = None):
     return render(request, "registration/signup.html", context)
 
 
-login_view = auth_views.LoginView.as_view(
+# Django's log-in, asking for the second factor of accounts that have one.
+login_view = two_factor_views.LoginView.as_view(
     redirect_authenticated_user=True, authentication_form=ThrottledAuthenticationForm
 )
 
@@ -55,12 +57,23 @@ password_change = _PasswordChangeView.as_view()
 
 
 class DeleteAccountForm(forms.Form):
+    """Confirmed with the password; an account that signs in through the directory or an
+    identity provider has none here, and types its username instead."""
+
     password = forms.CharField(widget=forms.PasswordInput, help_text="Your password, to confirm.")
+    username = forms.CharField(help_text="Your username, to confirm.")
 
     def __init__(self, *args, user, address: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         self.address = address
+        del self.fields["password" if not user.has_usable_password() else "username"]
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if username != self.user.get_username():
+            raise forms.ValidationError("That is not your username.")
+        return username
 
     def clean_password(self):
         password = self.cleaned_data["password"]

@@ -18,7 +18,7 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 
-from webui.api import auth, params, services
+from webui.api import auth, document_sources, params, services
 from webui.api.admission import Admission, in_turn
 from webui.api.errors import (
     AccountPending,
@@ -31,7 +31,7 @@ from webui.api.errors import (
 from webui.api.follow import Subscription
 from webui.api.tool_calls import CallReader, Content, Reading
 from webui.chat import services as chat_services
-from webui.chat import streambuffer
+from webui.chat import sources, streambuffer
 from webui.chat.arrival_order import in_arrival_order
 from webui.chat.models import Message
 from webui.team import gate as team_gate
@@ -191,12 +191,16 @@ def admit(request, req, ticket: str | None = None):
     model = services.model_for(req.model, user)
     params.check_model_bounds(req.sampling, model)
     services.settle(req, model)
+    # Before the lock and the transaction: retrieval asks the embedding worker.
+    found = document_sources.request_sources(user=user, model=model, request=req)
     admission = Admission(user.pk, ticket).enter()
     try:
         services.check_limits(user, answers=req.n)
         with transaction.atomic():
             conversation = services.api_conversation_create(owner=user, model=model, request=req)
             answers = services.api_answers_queue(conversation=conversation, request=req)
+            for answer in answers:
+                sources.cite(answer=answer, sources=found)
     finally:
         admission.leave()
     return answers, model

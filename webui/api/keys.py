@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from webui.api.models import ApiKey
+from webui.team import second_factor
 
 
 class KeyForm(forms.Form):
@@ -25,6 +26,7 @@ _NEW_KEY = "api_new_key"
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@second_factor.fresh_for_post  # a key is a factor of its own: made only with a fresh code
 def key_list(request):
     form = KeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

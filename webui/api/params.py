@@ -12,6 +12,7 @@ from webui.chat.sampling import SamplingRejected, clean_sampling
 MAX_BODY_BYTES = 1_000_000
 MAX_USER_CHARS = 256
 MAX_CHOICES = 8
+MAX_DOCUMENT_IDS = 20
 # What the one check of sampling settings takes from a request (webui.chat.sampling), by
 # the request's name for it.
 SAMPLING_KEYS = {
@@ -71,6 +72,8 @@ KNOWN_CHAT = (
     | {"messages", "max_completion_tokens", "store", "logprobs", "top_logprobs", "truncation"}
     | {"response_format", "tools", "tool_choice", "parallel_tool_calls"}
     | {"functions", "function_call"}
+    # Homefire's extension: documents the answer reads (webui.api.documents).
+    | {"collections", "files"}
 )
 KNOWN_COMPLETION = COMMON | set(COMPLETION_NO_OPS) | {"prompt", "logprobs"}
 
@@ -90,6 +93,9 @@ class Request:
     tool_history: bool = False
     # The JSON schema the answer must follow (response_format), if any.
     response_schema: dict | None = None
+    # Collections searched and files given whole, for this request (an extension).
+    collections: tuple[int, ...] = ()
+    files: tuple[int, ...] = ()
 
 
 def _reject_constant(name: str):
@@ -228,6 +234,21 @@ def _response_schema(data: dict) -> dict | None:
     return schema
 
 
+def document_ids(data: dict, name: str) -> tuple[int, ...]:
+    """The ids of an extension's list (`collections`, `files`): whole numbers, each once."""
+    ids = data.get(name, [])
+    if (
+        not isinstance(ids, list)
+        or len(ids) > MAX_DOCUMENT_IDS
+        or not all(type(i) is int and 0 < i < 2**63 for i in ids)
+    ):
+        raise ApiError(
+            f"'{name}' must be a list of up to {MAX_DOCUMENT_IDS} ids (whole numbers).",
+            param=name,
+        )
+    return tuple(dict.fromkeys(ids))
+
+
 def chat_request(data: dict) -> Request:
     data = _given(data, KNOWN_CHAT, NO_OPS)
     model, sampling, stream, usage, n = _common(data)
@@ -250,6 +271,8 @@ def chat_request(data: dict) -> Request:
         tools=tool_request(data),
         tool_history=tool_history,
         response_schema=_response_schema(data),
+        collections=document_ids(data, "collections"),
+        files=document_ids(data, "files"),
     )
 
 

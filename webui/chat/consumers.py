@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import time
 from importlib import import_module
 
 from channels.auth import get_user
@@ -11,8 +12,17 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
 
-from webui.chat import events, fragments, message_actions, paging, selectors, services
+from webui.chat import (
+    events,
+    fragments,
+    message_actions,
+    paging,
+    selectors,
+    services,
+    temporary,
+)
 from webui.chat.arrival_order import after_arrivals, in_arrival_order
+from webui.chat.markdown_stream import StreamingMarkdown, following
 from webui.chat.models import Message
 from webui.chat.presentation import Drawn, view_of
 from webui.chat.streambuffer import unseen_part
@@ -21,7 +31,7 @@ from webui.team.gate import account_refusal
 log = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 200_000
-# Close codes the page explains (static/js/chat.js); the htmx ws extension does not
+# Close codes the page explains (static/js/chat/socket.js); the htmx ws extension does not
 # reconnect after them.
 SIGNED_OUT = 4401  # logged out, password changed, account deactivated or deleted
 REFUSED = 4403  # the account may not use Homefire (waiting for approval)
@@ -87,7 +97,16 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         except Http404:
             await self.close(code=NOT_FOUND)
             return
+        if self.conversation.is_temporary:
+            # Kept while a tab shows it (webui.chat.temporary); disconnect counts it out.
+            await database_sync_to_async(temporary.tab_opened)(self.conversation.pk)
+            self.counted_tab = True
         self.drawn = Drawn(self.conversation.pk)
+        # The streaming answers' Markdown as this tab was given it, and the renders
+        # waiting for their time (webui/chat/markdown_stream.py).
+        self.markdown: dict[int, StreamingMarkdown] = {}
+        self.markdown_later: dict[int, asyncio.TimerHandle] = {}
+        self.markdown_sends: set[asyncio.Task] = set()
         # What this tab said with its last message action: how many messages come before
         # its first shown one (see branch_changed).
         self.earlier: int | None = None
@@ -106,8 +125,12 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.watch = asyncio.create_task(self.watch_pending())
 
     async def disconnect(self, code):
+        if getattr(self, "counted_tab", False):
+            await database_sync_to_async(temporary.tab_closed)(self.conversation.pk)
         if watch := getattr(self, "watch", None):
             watch.cancel()
+        for later in getattr(self, "markdown_later", {}).values():
+            later.cancel()
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -146,6 +169,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     def _appended_html(self, question: Message, answer: Message) -> str:
         views = [view_of(m, place=False) for m in (question, answer)]
         self.drawn.add(views[1])
+        self._follow(views[1])
         return fragments.appended(views)
 
     async def stop_message(self, message_id):
@@ -197,7 +221,44 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             return
         if chunk:
             self.drawn.sent[message_id] = have + len(chunk)
-            await self.send(text_data=fragments.delta(message_id, chunk.decode(errors="replace")))
+            text = chunk.decode(errors="replace")
+            await self.send(text_data=fragments.delta(message_id, text))
+            if answer := self.markdown.get(message_id):
+                answer.add(text)
+                await self.send_markdown(message_id)
+
+    async def send_markdown(self, message_id: int):
+        """Bring a streaming answer's Markdown up to date, now or once its time comes."""
+        answer = self.markdown.get(message_id)
+        if answer is None or not answer.behind:
+            return
+        now = time.monotonic()
+        if wait := answer.wait(now):
+            if message_id not in self.markdown_later:
+                loop = asyncio.get_running_loop()
+                self.markdown_later[message_id] = loop.call_later(
+                    wait, self._send_markdown_later, message_id
+                )
+            return
+        blocks, tail = answer.render(now)
+        await self.send(
+            text_data=fragments.streaming_markdown(message_id, blocks, tail, answer.units)
+        )
+
+    def _send_markdown_later(self, message_id: int):
+        self.markdown_later.pop(message_id, None)
+        task = asyncio.ensure_future(self.send_markdown(message_id))
+        self.markdown_sends.add(task)
+        task.add_done_callback(self.markdown_sends.discard)
+
+    def _follow(self, view) -> None:
+        """Follow the Markdown of an answer just drawn while it streams (forget it once
+        it has ended: its redraw is the final render)."""
+        message_id = view.message.pk
+        if view.message.is_active:
+            self.markdown[message_id] = following(view.text, time.monotonic())
+        else:
+            self.markdown.pop(message_id, None)
 
     async def branch_changed(self, event):
         # The tab that acted gets back the messages it showed, from the same place (its
@@ -212,10 +273,17 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         page = paging.conversation_page(self.conversation, earlier=earlier)
         views = [view_of(m) for m in page.messages]
         self.drawn.add_all(views)
+        now = time.monotonic()
+        self.markdown = {v.message.pk: following(v.text, now) for v in views if v.message.is_active}
         return fragments.messages(self.conversation, page, views)
 
     async def message_changed(self, event):
         await self.refresh(event["message_id"])
+
+    async def conversation_retitled(self, event):
+        html = await database_sync_to_async(fragments.title)(self.conversation.pk)
+        if html:
+            await self.send(text_data=html)
 
     async def session_closed(self, event):
         await self.close(code=SIGNED_OUT)
@@ -248,9 +316,11 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         )
         if message is None:
             self.drawn.forget(message_id)
+            self.markdown.pop(message_id, None)
             return None
         view = view_of(message)
         self.drawn.add(view)
+        self._follow(view)
         return fragments.message(view)
 
     def _active_ids(self) -> list[int]:

@@ -50,6 +50,11 @@ def account_changed() -> dict:
     return {"type": "account.changed"}
 
 
+def conversation_retitled(conversation_id: int) -> dict:
+    """The conversation was given its automatic title: each view reads it and shows it."""
+    return {"type": "conversation.retitled", "conversation_id": conversation_id}
+
+
 def branch_changed(conversation_id: int) -> dict:
     """Which messages the conversation shows changed: a version, an edit, a deletion."""
     return {"type": "branch.changed", "conversation_id": conversation_id}

@@ -45,8 +45,9 @@ def feedback_set(*, message: Message, rating: str, comment: str | None = None):
                 f"(this one has {len(comment):,})."
             )
     # Locks the answer's row: two tabs rating it at once leave one feedback, the later one.
+    # Only that row: PostgreSQL refuses to lock the nullable side of the model's outer join.
     message = (
-        Message.objects.select_for_update()
+        Message.objects.select_for_update(of=("self",))
         .select_related("conversation", "model")
         .get(pk=message.pk)
     )

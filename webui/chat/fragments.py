@@ -17,6 +17,13 @@ def delta(message_id: int, text: str) -> str:
     return render_to_string("chat/_message_delta.html", context)
 
 
+def streaming_markdown(message_id: int, blocks: str, tail: str, chars: int) -> str:
+    """A streaming answer's Markdown brought up to date: blocks that became final, appended,
+    and its growing block, which holds the first `chars` characters of its text."""
+    context = {"message_id": message_id, "blocks": blocks, "tail": tail, "chars": chars}
+    return render_to_string("chat/_stream_markdown.html", {**context, "oob": True})
+
+
 def composer_error(text: str) -> str:
     """Why the composer's message (or an action on a message) was refused."""
     return render_to_string("chat/_composer_error.html", {"error": text})
@@ -44,6 +51,15 @@ def message(view: MessageView) -> str:
     ended = not view.message.is_active
     context = {"view": view, "meter_of": _meter_of(view.message.conversation_id) if ended else None}
     return render_to_string("chat/_message_redrawn.html", context)
+
+
+def title(conversation_id: int) -> str | None:
+    """The conversation's title as stored now, for the page's header (and, from there, the
+    sidebar and the tab's title: static/js/chat/titles.js); None if it is gone."""
+    found = Conversation.objects.filter(pk=conversation_id).values_list("title", flat=True)
+    if not found:
+        return None
+    return render_to_string("chat/_conversation_title.html", {"title": found[0]})
 
 
 def _meter_of(conversation_id: int) -> Conversation | None:

@@ -5,6 +5,7 @@ from functools import lru_cache
 import nh3
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -78,7 +79,21 @@ def render(text: str) -> SafeString:
     TeX math stays as its source in math-inline and math-display elements, for the
     browser to typeset (webui/chat/markdown_math.py).
     """
-    html = _md.render(text or "")
+    return _clean(_md.render(text or ""))
+
+
+def parse(text: str) -> list[Token]:
+    """The block tokens of Markdown text, for render_tokens (a streaming answer renders
+    its blocks apart: webui/chat/markdown_stream.py)."""
+    return _md.parse(text)
+
+
+def render_tokens(tokens: list[Token]) -> SafeString:
+    """Render some of parse's tokens to HTML sanitized as render's."""
+    return _clean(_md.renderer.render(tokens, _md.options, {}))
+
+
+def _clean(html: str) -> SafeString:
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -4,7 +4,7 @@ Markdown would otherwise eat the TeX: a backslash before punctuation is an escap
 (`\\,` becomes `,`, `\\{` becomes `{`, `\\(` becomes `(`) and `a_1 + b_1` turns into
 emphasis. These rules take `$…$`, `$$…$$`, `\\(…\\)` and `\\[…\\]` first and write the
 source, HTML-escaped, into `<span class="math-inline">`, `<span class="math-display">`
-or `<div class="math-display">`; static/js/chat.js renders those with KaTeX.
+or `<div class="math-display">`; static/js/chat/math.js renders those with KaTeX.
 
 `$…$` follows Pandoc's rule so that prices stay text: the opening `$` is followed by a
 non-space, the closing one follows a non-space and is not followed by a digit; and only

@@ -8,7 +8,7 @@ webui.chat.versions for the tree of versions these actions build).
 from django.db import transaction
 from django.db.models import Q
 
-from webui.chat import answers, broadcast, events, services, versions
+from webui.chat import answers, broadcast, events, services, sources, versions
 from webui.chat.models import Message
 from webui.chat.services import MessageRejected
 
@@ -21,15 +21,21 @@ def message_regenerate(*, message: Message) -> Message:
     _, parents = _linked(conversation.pk)
     model = services.answer_model(conversation)
     _stop_branch(message.pk, parents)
+    parent_id = parents[message.pk]
+    parent = Message.objects.filter(pk=parent_id).first() if parent_id else None
+    found = []
+    if parent is not None and parent.role == Message.Role.USER:
+        found = services.answer_sources(
+            conversation=conversation, model=model, question=parent.content
+        )
     with transaction.atomic():
-        parent_id = parents[message.pk]
-        parent = Message.objects.filter(pk=parent_id).first() if parent_id else None
         answer = services.answer_queue(
             conversation=conversation,
             model=model,
             parent=parent,
             version_of_id=versions.group_id(message),
         )
+        sources.cite(answer=answer, sources=found)
         _show_only(answer)
         _announce_on_commit(conversation.pk)
     return answer
@@ -48,6 +54,7 @@ def message_edit(*, message: Message, content: str) -> tuple[Message, Message]:
     _, parents = _linked(conversation.pk)
     model = services.answer_model(conversation)
     _stop_branch(message.pk, parents)
+    found = services.answer_sources(conversation=conversation, model=model, question=content)
     with transaction.atomic():
         question = Message.objects.create(
             conversation=conversation,
@@ -58,6 +65,7 @@ def message_edit(*, message: Message, content: str) -> tuple[Message, Message]:
         )
         _show_only(question)
         answer = services.answer_queue(conversation=conversation, model=model, parent=question)
+        sources.cite(answer=answer, sources=found)
         _announce_on_commit(conversation.pk)
     return question, answer
 

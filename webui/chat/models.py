@@ -20,6 +20,8 @@ class Conversation(models.Model):
         API = "api"
         # Being imported: hidden until the import's last step shows it (webui.chat.transfer).
         IMPORT = "import"
+        # Kept only while a tab shows it, then deleted (webui.chat.temporary).
+        TEMPORARY = "temp", "Temporary"
 
     title = models.CharField(max_length=200, default="New conversation")
     source = models.CharField(
@@ -30,6 +32,14 @@ class Conversation(models.Model):
     )
     model = models.ForeignKey(
         "registry.LLMModel", on_delete=models.SET_NULL, null=True, related_name="conversations"
+    )
+    folder = models.ForeignKey(
+        "chat.Folder",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversations",
+        help_text="The owner's folder it is filed in; empty: with the unfiled ones.",
     )
     pinned = models.BooleanField(default=False, help_text="Shown first in the sidebar.")
     archived = models.BooleanField(default=False, help_text="Hidden from the sidebar's list.")
@@ -46,6 +56,14 @@ class Conversation(models.Model):
         unique=True,
         help_text="Set while the conversation is shared read-only with the team by link.",
     )
+    open_tabs = models.PositiveSmallIntegerField(
+        default=0, help_text="Temporary conversations: the sockets open on it now."
+    )
+    left_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Temporary conversations: when its last tab closed (deleted after a grace).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -60,6 +78,34 @@ class Conversation(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("chat:conversation", args=[self.pk])
+
+    @property
+    def is_temporary(self) -> bool:
+        return self.source == self.Source.TEMPORARY
+
+
+class Folder(models.Model):
+    """A member's folder in the sidebar: their conversations filed under one name."""
+
+    NAME_MAX = 60
+    PER_MEMBER = 100
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_folders"
+    )
+    name = models.CharField(max_length=NAME_MAX)
+    collapsed = models.BooleanField(default=False, help_text="Shown closed in the sidebar.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="one_folder_name_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        # Not the name: the member's words stay out of admin lists and the audit log.
+        return f"Folder {self.pk}"
 
 
 class Message(models.Model):

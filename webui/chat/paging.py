@@ -6,8 +6,11 @@ light rows of four columns; only the page's own messages are read whole.
 
 from dataclasses import dataclass
 
+from django.db.models import Prefetch
+
 from webui.chat.models import Conversation, Message
 from webui.chat.versions import light_rows, shown_path
+from webui.documents.models import Citation
 
 PAGE_SIZE = 50
 
@@ -53,8 +56,14 @@ def conversation_page(
     path = shown_path(light_rows(conversation.pk))
     start, end = _bounds(path, before, everything, earlier)
     wanted = path[start:end]
-    # With its feedback (or none), which the answer's 👍/👎 show: no query per message.
-    whole = Message.objects.select_related("model", "feedback").in_bulk([r.pk for r in wanted])
+    # With its feedback (or none), which the answer's 👍/👎 show, and its sources: no
+    # query per message.
+    cited = Prefetch("citations", Citation.objects.select_related("passage__document"))
+    whole = (
+        Message.objects.select_related("model", "feedback")
+        .prefetch_related(cited)
+        .in_bulk([r.pk for r in wanted])
+    )
     messages = []
     for row in wanted:
         message = whole[row.pk]

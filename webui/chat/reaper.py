@@ -31,15 +31,21 @@ def reap_orphans() -> list[int]:
     now = timezone.now()
     ended = stranded.fail_expired(now) + stranded.fail_unloadable()
     stranded.requeue_lost(now)
-    return _fail_abandoned_streams(now - timedelta(seconds=timeout)) + ended
+    return _fail_abandoned_streams(now - timedelta(seconds=timeout), timeout) + ended
 
 
-def _fail_abandoned_streams(cutoff) -> list[int]:
+def _fail_abandoned_streams(cutoff, timeout: float) -> list[int]:
     suspects = Message.objects.filter(status=Message.Status.STREAMING, started_at__lt=cutoff)
     reaped = []
     for message in suspects.only("id", "conversation_id", "worker", "content"):
         if is_alive(message.worker):
             continue
+        # Redis's age read after the missing heartbeat: Redis may have restarted since
+        # the check above (the queries between take a while on a busy database), and then
+        # the heartbeat is missing because Redis lost it, not because the worker stopped.
+        # A worker that stays up beats again well within `timeout`.
+        if redis_uptime() < timeout:
+            break
         partial = streambuffer.read(message.pk).decode(errors="replace") or message.content
         reason = "The worker stopped while writing this answer. Send the message again."
         if answers.fail_streaming(message=message, content=partial, reason=reason):

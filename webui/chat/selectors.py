@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from webui.chat import tool_turns, versions
+from webui.chat import sources, tool_turns, versions
 from webui.chat.conversation_settings import effective, max_tokens_bound, temperature_bound
 from webui.chat.models import Conversation, Message
 from webui.chat.sampling import ENGINE_EXTRAS, clean_sampling
@@ -31,7 +31,7 @@ class SidebarPage:
 
 def conversation_list(*, user) -> QuerySet[Conversation]:
     return Conversation.objects.filter(owner=user, source=Conversation.Source.CHAT).only(
-        "id", "title", "pinned", "archived", "updated_at"
+        "id", "title", "pinned", "archived", "updated_at", "folder"
     )
 
 
@@ -49,7 +49,8 @@ def _group_label(conversation: Conversation, today: date) -> str:
 
 
 def conversation_sidebar(*, user, archived: bool = False, page: int = 1) -> SidebarPage:
-    """One page of the sidebar: pinned first, then grouped by the day of last activity.
+    """One page of the sidebar: pinned first, then grouped by the day of last activity;
+    conversations filed in a folder are left to their folder unless archived.
 
     Days are counted in the current time zone (settings.TIME_ZONE unless a view
     activated the user's own). One query per page, whatever its size.
@@ -58,10 +59,12 @@ def conversation_sidebar(*, user, archived: bool = False, page: int = 1) -> Side
     offset = (page - 1) * SIDEBAR_PAGE_SIZE
     # One row before the page tells whether its first group continues the previous page.
     start = max(offset - 1, 0)
+    listed = conversation_list(user=user).filter(archived=archived)
+    if not archived:
+        # Those filed in a folder show under it (webui.chat.folders); archived ones here.
+        listed = listed.filter(folder__isnull=True)
     rows = list(
-        conversation_list(user=user)
-        .filter(archived=archived)
-        .order_by("-pinned", "-updated_at", "-id")[start : offset + SIDEBAR_PAGE_SIZE + 1]
+        listed.order_by("-pinned", "-updated_at", "-id")[start : offset + SIDEBAR_PAGE_SIZE + 1]
     )
     today = timezone.localdate()
     previous_label = _group_label(rows.pop(0), today) if offset and rows else None
@@ -144,7 +147,9 @@ def prompt_history(message: Message) -> list[dict]:
         # for that answer only, as in OpenAI's API: later turns leave them out.
         and not ((m.api_fields or {}).get("instructions") and m is not chain[-1])
     ]
-    system_prompt = message.conversation.system_prompt.strip()
+    # The passages of documents the answer was given, numbered (webui.chat.sources).
+    system = [message.conversation.system_prompt.strip(), sources.prompt_block(message)]
+    system_prompt = "\n\n".join(part for part in system if part)
     history = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + history
     # Tool calls and results as the answer's tool path wants them (see tool_turns).
     return tool_turns.with_tools(history, clean_sampling(message.sampling))

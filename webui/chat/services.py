@@ -4,8 +4,10 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from webui.chat import answers, standing, versions
+from webui.chat import answers, sources, standing, versions
+from webui.chat.context_meter import model_context
 from webui.chat.models import Conversation, Message
 from webui.registry.models import LLMModel
 from webui.team import gate as team_gate
@@ -45,11 +47,21 @@ def _usable_model(model: LLMModel | None) -> LLMModel:
 
 
 @transaction.atomic
-def conversation_start(*, owner, content: str, model: LLMModel | None = None) -> Conversation:
-    """Create a conversation titled after its first message, and send that message."""
+def conversation_start(
+    *, owner, content: str, model: LLMModel | None = None, temporary: bool = False
+) -> Conversation:
+    """Create a conversation titled after its first message, and send that message.
+
+    A temporary one is kept only while a tab shows it (webui.chat.temporary): it counts
+    as left until its page's socket opens.
+    """
     content = _clean_content(content)
     conversation = Conversation.objects.create(
-        owner=owner, title=title_from(content), model=_usable_model(model)
+        owner=owner,
+        title=title_from(content),
+        model=_usable_model(model),
+        source=Conversation.Source.TEMPORARY if temporary else Conversation.Source.CHAT,
+        left_at=timezone.now() if temporary else None,
     )
     message_send(conversation=conversation, content=content)
     return conversation
@@ -95,6 +107,7 @@ def message_send(*, conversation: Conversation, content: str) -> tuple[Message, 
     """
     content = _clean_content(content)
     model = _checked_model(conversation)
+    found = answer_sources(conversation=conversation, model=model, question=content)
     with transaction.atomic():
         _answered_by(conversation, model)
         question = Message.objects.create(
@@ -103,7 +116,19 @@ def message_send(*, conversation: Conversation, content: str) -> tuple[Message, 
             content=content,
             parent_id=versions.path_end_id(conversation),
         )
-        return question, answer_queue(conversation=conversation, model=model, parent=question)
+        answer = answer_queue(conversation=conversation, model=model, parent=question)
+        sources.cite(answer=answer, sources=found)
+        return question, answer
+
+
+def answer_sources(
+    *, conversation: Conversation, model: LLMModel, question: str
+) -> list[sources.Source]:
+    """The passages of the conversation's documents an answer to `question` is given
+    (webui.chat.sources); read before the question's transaction."""
+    return sources.gather(
+        conversation=conversation, question=question, context_size=model_context(model)
+    )
 
 
 def answer_model(conversation: Conversation) -> LLMModel:

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import close_old_connections
 
-from webui.chat import reaper, retention, transfer
+from webui.chat import reaper, retention, temporary, transfer
 
 log = logging.getLogger(__name__)
 
@@ -37,5 +37,14 @@ def delete_abandoned_imports() -> int:
         if deleted := transfer.imports_abandoned_delete():
             log.info("imports: deleted %s conversations an import left unfinished", deleted)
         return deleted
+    finally:
+        close_old_connections()
+
+
+@shared_task(name="chat.delete_left_temporary")
+def delete_left_temporary() -> int:
+    """Delete the temporary chats whose tabs are gone."""
+    try:
+        return temporary.delete_left()
     finally:
         close_old_connections()

@@ -1,11 +1,12 @@
 """Pages of the chat: new conversation, a conversation, arranging, searching and stopping."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from webui.chat import paging, search, selectors, services
+from webui.chat import paging, search, selectors, services, temporary
 from webui.chat.presentation import view_of
 from webui.team.access import default_model_for, models_for
 
@@ -21,7 +22,22 @@ def _page(request, template: str, **context):
 @require_GET
 @login_required
 def home(request):
-    return _page(request, "chat/home.html")
+    return _page(
+        request,
+        "chat/home.html",
+        temporary=request.GET.get("temporary") == "1",
+        temporary_ended=request.GET.get("ended") == "temporary",
+    )
+
+
+@require_POST
+@login_required
+def leave(request, conversation_id: int):
+    """The tab showing a temporary chat left it (navigator.sendBeacon on pagehide)."""
+    current = selectors.conversation_get(user=request.user, id=conversation_id)
+    if current.is_temporary:
+        temporary.tab_left(current, request.session, at_once=request.POST.get("reload") == "1")
+    return HttpResponse(status=204)
 
 
 @require_GET
@@ -58,18 +74,33 @@ def start(request):
     content = request.POST.get("content", "")
     model = models_for(request.user).filter(slug=request.POST.get("model", "")).first()
     model = model or default_model_for(request.user)
+    temporary = request.POST.get("temporary") == "1"
     try:
-        conversation = services.conversation_start(owner=request.user, content=content, model=model)
+        conversation = services.conversation_start(
+            owner=request.user, content=content, model=model, temporary=temporary
+        )
     except services.MessageRejected as exc:
         # Keep the user's words in the composer, with the reason beside them.
-        return _page(request, "chat/home.html", error=str(exc), content=content, status=400)
+        return _page(
+            request,
+            "chat/home.html",
+            error=str(exc),
+            content=content,
+            temporary=temporary,
+            status=400,
+        )
     return redirect(conversation)
 
 
 @require_GET
 @login_required
 def conversation(request, conversation_id: int):
-    current = selectors.conversation_get(user=request.user, id=conversation_id)
+    try:
+        current = selectors.conversation_get(user=request.user, id=conversation_id)
+    except Http404:
+        if conversation_id in request.session.get(temporary.ENDED_KEY, []):
+            return redirect(f"{reverse('chat:home')}?ended=temporary")
+        raise
     return _conversation_page(request, current, everything=request.GET.get("all") == "1")
 
 

@@ -74,6 +74,11 @@ class keys:  # noqa: N801  (a namespace, read as `keys.stream(42)`)
         return f"{PREFIX}login-failures:{kind}:{value}"
 
     @staticmethod
+    def password_resets(kind: str, value: str) -> str:
+        """Password-reset emails asked for this hour, by email address or client address."""
+        return f"{PREFIX}password-resets:{kind}:{value}"
+
+    @staticmethod
     def api_admission(user_id: int) -> str:
         """A lock that stores one API request of a user at a time."""
         return f"{PREFIX}api-admit:{user_id}"

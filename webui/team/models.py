@@ -26,6 +26,14 @@ def _initial_retention():
     return settings.HOMEFIRE["RETENTION_DAYS"] or None
 
 
+def _initial_document_max_mb() -> int:
+    return settings.HOMEFIRE["DOCUMENT_MAX_MB"]
+
+
+def _initial_document_quota_mb() -> int:
+    return settings.HOMEFIRE["DOCUMENT_QUOTA_MB"]
+
+
 class TeamSettings(models.Model):
     """One row: the team's settings, first filled from the environment, then set in admin."""
 
@@ -37,6 +45,24 @@ class TeamSettings(models.Model):
         blank=True,
         default=_initial_retention,
         help_text="Delete conversations with no activity for this many days. Empty: keep them.",
+    )
+    two_factor_required_for_staff = models.BooleanField(
+        default=False,
+        help_text="Staff accounts must set up a second factor (TOTP) before they can go on.",
+    )
+    two_factor_required_groups = models.ManyToManyField(
+        "auth.Group",
+        blank=True,
+        related_name="+",
+        help_text="Members of these groups must set up a second factor too.",
+    )
+    document_max_mb = models.PositiveIntegerField(
+        default=_initial_document_max_mb,
+        help_text="The largest file a member may upload, in MB.",
+    )
+    document_quota_mb = models.PositiveIntegerField(
+        default=_initial_document_quota_mb,
+        help_text="The documents one member may keep, all files together, in MB.",
     )
 
     class Meta:
@@ -59,6 +85,12 @@ class TeamSettings(models.Model):
         return cls.objects.filter(pk=1).first() or cls(pk=1)
 
 
+class SignInMethod(models.TextChoices):
+    LOCAL = "local", "password"
+    LDAP = "ldap", "directory (LDAP)"
+    OIDC = "oidc", "OpenID Connect"
+
+
 class Membership(models.Model):
     """An account's standing. Accounts without a row (admins, older accounts) are active."""
 
@@ -75,9 +107,29 @@ class Membership(models.Model):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    sign_in_method = models.CharField(
+        max_length=8,
+        choices=SignInMethod.choices,
+        default=SignInMethod.LOCAL,
+        help_text="How this account signs in: its own password, the directory, or the provider.",
+    )
+    external_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The directory's DN or the provider's subject for this account.",
+    )
 
     class Meta:
         ordering = ["status", "-created_at"]
+        constraints = [
+            # One account per directory entry or provider subject: two first sign-ins at
+            # once cannot make two accounts for one person.
+            models.UniqueConstraint(
+                fields=["sign_in_method", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="one_account_per_external_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} ({self.status})"

@@ -12,6 +12,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from inference.bench import long_conversation, websocket_path
+from inference.bench.documents import BenchError, measure_documents
+from inference.bench.documents import table as documents_table
 from inference.bench.llama_server import llama_server
 from inference.bench.load import (
     follow_up,
@@ -131,6 +133,15 @@ class Command(BaseCommand):
         parser.add_argument("--conversations", type=int, default=2000, help="With --pages.")
         parser.add_argument("--runs", type=int, default=7, help="With --pages: timed renders.")
         parser.add_argument(
+            "--documents",
+            action="store_true",
+            help="Instead: index a generated corpus of ~1,000 files through the real path, "
+            "time retrieval and count its recall@5, in a scratch database, starting its own "
+            "server and workers (give it a REDIS_URL database of its own).",
+        )
+        parser.add_argument("--files", type=int, help="With --documents: only the first N files.")
+        parser.add_argument("--questions", type=int, default=200, help="With --documents.")
+        parser.add_argument(
             "--path",
             choices=(*PATHS, "both"),
             default="both",
@@ -143,6 +154,9 @@ class Command(BaseCommand):
     ):
         if options["pages"]:
             self._pages(as_json, options)
+            return
+        if options["documents"]:
+            self._documents(as_json, options)
             return
         if options["long_conversation"]:
             self._long_conversation(model, url, options["turns"], threads, as_json)
@@ -294,6 +308,21 @@ class Command(BaseCommand):
             return
         for key, value in figures.items():
             self.stdout.write(f"{key:>32}  {value}")
+
+    def _documents(self, as_json: bool, options: dict) -> None:
+        try:
+            figures = measure_documents(
+                files=options["files"],
+                questions=options["questions"],
+                log=lambda line: self.stderr.write(line),
+            )
+        except BenchError as exc:
+            raise CommandError(str(exc)) from exc
+        if as_json:
+            self.stdout.write(json.dumps(figures, indent=2))
+            return
+        for line in documents_table(figures):
+            self.stdout.write(line)
 
     def _model(self, slug):
         query = LLMModel.objects.filter(enabled=True)

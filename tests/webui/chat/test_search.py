@@ -50,6 +50,17 @@ def test_finds_titles_and_message_text_by_word_prefix(alice):
     assert found(alice, '"* OR NOT ( ') == []  # FTS syntax in the query is only text
 
 
+def test_finds_words_inside_markup_file_names_and_addresses_on_every_database(alice):
+    # PostgreSQL's own parser reads these as one tag, file name or address each.
+    chat(alice, "Tags", "How long to boil an <egg>?")
+    chat(alice, "Files", "Open settings.py first.")
+    chat(alice, "Mail", "Write to ops@example.org today.")
+    assert found(alice, "egg") == ["Tags"]
+    assert found(alice, "py settings") == ["Files"]
+    assert found(alice, "example") == ["Mail"]
+    assert found(alice, "org ops") == ["Mail"]
+
+
 def test_index_follows_edits_and_deletions(alice):
     conversation = chat(alice, "Plans", "We meet on Tuesday.")
     message = conversation.messages.get()

@@ -38,7 +38,13 @@ def test_an_invitation_link_is_absolute_with_a_copy_button(admin_client, superus
 
 
 def _post_settings(admin_client, **values):
-    response = admin_client.post("/admin/team/teamsettings/1/change/", values)
+    """The settings form as the admin sends it: the fields not changed keep their values
+    (with the hidden initial values Django adds for fields whose default is computed)."""
+    current = TeamSettings.current()
+    kept = {}
+    for name in ("document_max_mb", "document_quota_mb"):
+        kept[name] = kept[f"initial-{name}"] = getattr(current, name)
+    response = admin_client.post("/admin/team/teamsettings/1/change/", {**kept, **values})
     assert response.status_code == 302, response.content.decode()[:3000]
 
 

@@ -1,9 +1,10 @@
 """Write the whole of Homefire's data to one .tar.gz: `manage.py restore` reads it back.
 
 The archive holds data.json, Django's `dumpdata` of every app but the rows Django
-rebuilds by itself (content types, permissions), sessions and the admin's log, and
-manifest.json: which migrations the data was written under, and the settings that are
-not secrets, so a restore can tell whether this code can load it.
+rebuilds by itself (content types, permissions), sessions and the admin's log, the
+uploaded documents' files (documents/), and manifest.json: which migrations the data
+was written under, and the settings that are not secrets, so a restore can tell whether
+this code can load it.
 """
 
 import io
@@ -25,6 +26,8 @@ from django.core.serializers import json as json_serializer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
+
+from webui.documents import archive as documents_archive
 
 FORMAT = "homefire-backup"
 VERSION = 1
@@ -72,6 +75,8 @@ class Command(BaseCommand):
             with tarfile.open(partial, "w:gz") as archive:
                 _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=2, default=str).encode())
                 archive.add(data, arcname=DATA, filter=_private)
+                # The uploaded documents' files, for the rows just dumped.
+                documents_archive.add_files(archive, _private)
             # Password and API key hashes are inside: for the owner's eyes only.
             partial.chmod(0o600)
             os.replace(partial, target)

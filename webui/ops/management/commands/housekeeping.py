@@ -1,4 +1,5 @@
-"""Run Homefire's periodic jobs on their schedule: ending lost answers, deleting old ones."""
+"""Run Homefire's periodic jobs on their schedule (ending lost answers, deleting old ones)
+and the documents queue (indexing uploaded files)."""
 
 import logging
 import os
@@ -6,6 +7,8 @@ import socket
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from webui.documents.tasks import QUEUE as DOCUMENTS_QUEUE
 
 QUEUE = "housekeeping"
 # Each run would log that it was sent, received and done, every few seconds; a job logs
@@ -16,7 +19,8 @@ ROUTINE_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
 class Command(BaseCommand):
     help = (
         "Run the periodic jobs (end answers whose worker or task was lost, delete "
-        "conversations past retention) on their schedule (CELERY_BEAT_SCHEDULE). Run exactly "
+        "conversations past retention) on their schedule (CELERY_BEAT_SCHEDULE), and index "
+        "uploaded documents (the documents queue). Run exactly "
         "one per installation, on the web server: `manage.py up` starts it."
     )
 
@@ -35,14 +39,17 @@ class Command(BaseCommand):
             for name in ROUTINE_LOGGERS:
                 logging.getLogger(name).setLevel(logging.WARNING)
         # The schedule sends the jobs to a queue that only this process serves; its own
-        # worker runs them, so a job never waits behind an answer being generated.
+        # worker runs them, so a job never waits behind an answer being generated. It
+        # indexes uploaded documents too (the documents queue), in short steps whose
+        # heavy part runs in child processes (webui.documents.indexing): a third thread
+        # keeps the periodic jobs going while two files are read.
         app.worker_main(
             [
                 "worker",
                 "--beat",
-                f"--queues={QUEUE}",
+                f"--queues={QUEUE},{DOCUMENTS_QUEUE}",
                 "--pool=threads",
-                "--concurrency=2",
+                "--concurrency=3",
                 f"--hostname={QUEUE}@{socket.gethostname()}:{os.getpid()}",
                 f"--schedule={schedule}",
                 "--without-gossip",

@@ -4,6 +4,7 @@ Checks the manifest first: this code must know every migration the data was writ
 under (a backup from a newer Homefire is refused). Then migrates, so the tables exist in
 this code's shape, and loads the data in one transaction. A database that already holds
 conversations, users or models is refused unless --force, which empties it first.
+The uploaded documents' files go back into the documents store.
 """
 
 import gzip
@@ -20,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
+from webui.documents import archive as documents_archive
 from webui.ops.management.commands.backup import DATA, EXCLUDED, FORMAT, MANIFEST, VERSION
 
 
@@ -66,6 +68,7 @@ def _restore(archive: tarfile.TarFile, *, force: bool, verbosity: int) -> dict:
         if force:
             call_command("flush", interactive=False, verbosity=0)
         call_command("loaddata", str(data), verbosity=0)
+    documents_archive.restore_files(archive)
     return manifest
 
 

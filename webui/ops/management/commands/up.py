@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from webui.documents import embedding
 from webui.ops import services_up
 from webui.ops.supervisor import Supervisor
 from webui.registry.models import LLMModel
@@ -21,10 +22,22 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _default_slugs() -> list[str]:
+    """The default chat model, and the embedding model documents are indexed with."""
+    slugs = list(
+        LLMModel.objects.filter(enabled=True, is_default=True).values_list("slug", flat=True)
+    )
+    embedder = embedding.current_model()
+    if embedder is not None and embedder.slug not in slugs:
+        slugs.append(embedder.slug)
+    return slugs
+
+
 class Command(BaseCommand):
     help = (
-        "Start Redis (when none answers), a worker for the default model, the periodic jobs "
-        "(housekeeping) and the web server; start again any of them that exits, until "
+        "Start Redis (when none answers), a worker for the default model and one for the "
+        "embedding model, the periodic jobs and document indexing (housekeeping) and the "
+        "web server; start again any of them that exits, until "
         "Ctrl-C or SIGTERM."
     )
 
@@ -32,7 +45,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument(
-            "--model", action="append", help="Start a worker for this model slug (repeatable)."
+            "--model",
+            action="append",
+            help="Start a worker for this model slug (repeatable); instead of the default "
+            "model and the embedding model.",
         )
 
     def handle(self, *args, host, port, model, **options):
@@ -55,9 +71,7 @@ class Command(BaseCommand):
                 )
         if not services_up.port_free(host, port):
             raise CommandError(f"Port {port} on {host} is taken; pass --port or set PORT.")
-        slugs = model or list(
-            LLMModel.objects.filter(enabled=True, is_default=True).values_list("slug", flat=True)
-        )
+        slugs = model or _default_slugs()
         children = Supervisor(settings.BASE_DIR, say=self._say)
         try:
             if redis_cmd:
