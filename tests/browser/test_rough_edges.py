@@ -20,7 +20,7 @@ def test_api_keys_copy_confirm_revoke_and_survive_a_reload(page, asgi_server):
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     log_in(page, asgi_server, "alice")
     page.goto(f"{asgi_server}/accounts/keys/")
-    page.fill("input[name=name]", "laptop")
+    page.fill("main input[name=name]", "laptop")
     page.get_by_role("button", name="Create key").click()
     shown = page.locator("[data-new-key]")
     key = shown.inner_text()

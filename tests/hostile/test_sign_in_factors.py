@@ -4,7 +4,6 @@ reset links reused or forged."""
 import re
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
@@ -14,6 +13,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.oath import TOTP
 
 from tests.hostile.tally import tried
+from tests.loops import run_in_its_own_thread
 from tests.streams import communicator
 from webui.accounts import two_factor
 from webui.chat.models import Conversation
@@ -105,14 +105,20 @@ def test_codes_and_recovery_codes_from_another_account_do_not_work():
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_session_that_gave_only_the_password_cannot_open_the_socket(quick_model):
-    alice, _ = await sync_to_async(_alice_with_device)()
-    conversation = await Conversation.objects.acreate(owner=alice, model=quick_model)
+def test_a_session_that_gave_only_the_password_cannot_open_the_socket(quick_model):
+    alice, _ = _alice_with_device()
+    conversation = Conversation.objects.create(owner=alice, model=quick_model)
     client = Client()
-    await sync_to_async(_password)(client, "127.0.0.1")
+    _password(client, "127.0.0.1")
     cookie = client.cookies["sessionid"].value
-    comm = communicator(f"/ws/conversations/{conversation.pk}/", cookie=cookie)
-    connected, code = await comm.connect()
+
+    async def connect():
+        comm = communicator(f"/ws/conversations/{conversation.pk}/", cookie=cookie)
+        return await comm.connect()
+
+    # In a loop of its own: a transactional test runs after the browser tests, which
+    # leave theirs running in this thread.
+    connected, code = run_in_its_own_thread(connect)
     tried("access")
     assert not connected and code == 4401
 
