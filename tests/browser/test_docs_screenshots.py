@@ -21,10 +21,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 VARIANTS = [("light", DESKTOP, "light"), ("dark", DESKTOP, "dark"), ("phone", PHONE, "light")]
 
 
-def _shoot(browser, base_url, username, path, name, show):
+def _shoot(browser, base_url, username, path, name, show, variants=VARIANTS):
     """Open `path` as `username` in each variant, let `show(page, phone)` bring the state
     up, and save the screenshot as docs/screenshots/<name>-<variant>.png."""
-    for variant, viewport, scheme in VARIANTS:
+    for variant, viewport, scheme in variants:
         context, page = open_as(browser, base_url, username, path, viewport, scheme)
         try:
             show(page, variant == "phone")
@@ -69,23 +69,24 @@ def test_folders_in_the_sidebar(browser, asgi_server, bundled_model):
 
 def test_a_temporary_chat(browser, asgi_server, bundled_model):
     alice = make_user("alice")
-    conversation = conversation_with(
-        alice,
-        bundled_model,
-        "Try a **lentil curry**: onion, garlic, ginger, red lentils, a tin of tomatoes and "
-        "coconut milk, 25 minutes.",
-        "What can I cook with lentils tonight?",
-    )
-    Conversation.objects.filter(pk=conversation.pk).update(source=Conversation.Source.TEMPORARY)
     history_for(alice, 6)
-
-    def show(page, phone):
-        expect(page.get_by_role("note")).to_contain_text("Temporary chat.")
-        expect(page.locator(f'#sidebar [data-conversation-id="{conversation.pk}"]')).to_have_count(
-            0
+    # One chat per variant: a temporary chat ends with the tab that showed it.
+    for variant in VARIANTS:
+        conversation = conversation_with(
+            alice,
+            bundled_model,
+            "Try a **lentil curry**: onion, garlic, ginger, red lentils, a tin of tomatoes and "
+            "coconut milk, 25 minutes.",
+            "What can I cook with lentils tonight?",
         )
+        Conversation.objects.filter(pk=conversation.pk).update(source=Conversation.Source.TEMPORARY)
 
-    _shoot(browser, asgi_server, "alice", conversation.get_absolute_url(), "temporary-chat", show)
+        def show(page, phone, pk=conversation.pk):
+            expect(page.get_by_role("note")).to_contain_text("Temporary chat.")
+            expect(page.locator(f'#sidebar [data-conversation-id="{pk}"]')).to_have_count(0)
+
+        url = conversation.get_absolute_url()
+        _shoot(browser, asgi_server, "alice", url, "temporary-chat", show, [variant])
 
 
 def test_the_saved_prompts_list(browser, asgi_server, bundled_model):
