@@ -9,10 +9,10 @@ the context that read its whole window again would take about that long.
 
 import asyncio
 import statistics
-import time
 from dataclasses import asdict, dataclass
 
 from inference.bench import websocket_path
+from inference.bench.raw import RawReference
 from webui.chat.models import Message
 
 TOPICS = (
@@ -71,20 +71,8 @@ async def _turns(url: str, session: str, conversation_id: int, most: int) -> lis
     return turns
 
 
-def full_window_read_ms(llm, prompt_tokens: int) -> float:
-    """Plain llama-cpp-python reading a fresh prompt of `prompt_tokens` tokens once."""
-    words = " ".join(f"word{i % 97}" for i in range(prompt_tokens))
-    tokens = llm.tokenize(words.encode())[: max(prompt_tokens, 1)]
-    llm.reset()
-    start = time.perf_counter()
-    llm.eval(tokens)
-    return (time.perf_counter() - start) * 1000
-
-
 def measure(url: str, user, record, *, max_tokens: int, most_turns: int, threads: int) -> dict:
     """The figures of one long conversation (`manage.py bench --long-conversation`)."""
-    from llama_cpp import Llama
-
     [(session, conversation_id)] = websocket_path.open_conversations(
         [user], record, max_tokens=max_tokens
     )
@@ -93,17 +81,17 @@ def measure(url: str, user, record, *, max_tokens: int, most_turns: int, threads
     first_past = next((i for i, t in enumerate(turns) if t.dropped_turns), None)
     past = [t.ttft_ms for t in turns[first_past + 1 :]] if first_past is not None else []
     window = max((t.prompt_tokens for t in turns), default=0)
-    llm = Llama(
-        model_path=record.path,
+    plain = RawReference(
+        record.path,
         n_ctx=record.context_size,
-        n_threads=threads,
-        n_gpu_layers=record.gpu_layers,
-        verbose=False,
+        max_tokens=1,
+        threads=threads,
+        gpu_layers=record.gpu_layers,
     )
     try:
-        full_read = statistics.median(full_window_read_ms(llm, window) for _ in range(3))
+        full_read = statistics.median(plain.read_ms(window) for _ in range(3))
     finally:
-        llm.close()
+        plain.close()
     in_context = statistics.median(inside) if inside else None
     past_context = statistics.median(past) if past else None
     return {

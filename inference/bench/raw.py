@@ -46,6 +46,15 @@ class RawReference:
         # Warm up once (page in the weights), as a resident worker already is.
         self.llm.create_chat_completion(messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
 
+    def read_ms(self, prompt_tokens: int) -> float:
+        """Milliseconds to read a fresh prompt of `prompt_tokens` tokens once."""
+        words = " ".join(f"word{i % 97}" for i in range(prompt_tokens))
+        tokens = self.llm.tokenize(words.encode())[: max(prompt_tokens, 1)]
+        self.llm.reset()
+        start = time.perf_counter()
+        self.llm.eval(tokens)
+        return (time.perf_counter() - start) * 1000
+
     def ask(self, question: str) -> RawFigures:
         return _one_answer(self.llm, [{"role": "user", "content": question}], self.max_tokens)
 
