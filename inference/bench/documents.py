@@ -46,6 +46,8 @@ IDLE_ANSWERS = 5
 INDEXING_LIMIT_SECONDS = 3600
 TARGET_P95_MS = 150
 TARGET_RECALL = 0.9
+# Weights of the words' ranking tried beside retrieve()'s (retrieval.WEIGHTS).
+WORD_WEIGHTS = (0.25, 0.5, 1.0)
 
 
 class BenchError(Exception):
@@ -285,10 +287,8 @@ def _index(owner, corpus_files, chat: _Chat, log):
 def _retrieval(owner, collection, embedding_model, questions, *, recall: bool = True) -> dict:
     """Latency of retrieve() and of each of its parts, and recall@5 of it and of each
     search alone."""
-    from webui.documents import search_fulltext, search_vectors
-    from webui.documents.fusion import reciprocal_rank_fusion
+    from webui.documents import retrieval, search_fulltext, search_vectors
     from webui.documents.models import Document, Passage
-    from webui.documents.retrieval import CANDIDATES_PER_HIT, retrieve
     from webui.registry import embeddings
 
     documents = Document.objects.filter(collection=collection, status=Document.Status.READY)
@@ -298,46 +298,51 @@ def _retrieval(owner, collection, embedding_model, questions, *, recall: bool = 
     started = time.perf_counter()
     search_vectors.covers(embedding_model.pk, ids)
     matrix_load_ms = (time.perf_counter() - started) * 1000
-    retrieve(owner, "warm up", collection_ids=[collection.pk])
+    retrieval.retrieve(owner, "warm up", collection_ids=[collection.pk])
 
     timings = {"retrieval": [], "full_text": [], "vectors": [], "query_embedding": []}
-    found = {"full_text": 0, "vectors": 0, "hybrid": 0, "retrieve": 0}
+    found = {"full_text": 0, "vectors": 0, "vectors_among_words": 0, "hybrid": 0, "retrieve": 0}
+    # The fusion with other weights of the words' ranking, on the same rankings.
+    variants = {f"hybrid_words_weight_{w}": w for w in WORD_WEIGHTS}
+    found.update(dict.fromkeys(variants, 0))
     fell_back = 0
-    depth = max(5 * CANDIDATES_PER_HIT, 20)  # as deep as retrieve() looks
     for question in questions:
 
         def right(passage_ids, answer=question.answer) -> bool:
             return any(answer in texts[pk] for pk in list(passage_ids)[:5])
 
         started = time.perf_counter()
-        result = retrieve(owner, question.text, collection_ids=[collection.pk], k=5)
+        result = retrieval.retrieve(owner, question.text, collection_ids=[collection.pk], k=5)
         timings["retrieval"].append((time.perf_counter() - started) * 1000)
         fell_back += result.mode != "hybrid"
         found["retrieve"] += right(hit.passage_id for hit in result.hits)
 
+        # Each ranking retrieve() fuses, alone, and their fusion without a time limit on
+        # the question's vector.
         started = time.perf_counter()
-        by_words = [pk for pk, _ in search_fulltext.search(question.text, documents, limit=depth)]
+        by_words = search_fulltext.search(question.text, documents, limit=retrieval.WORD_POOL)
         timings["full_text"].append((time.perf_counter() - started) * 1000)
-        found["full_text"] += right(by_words)
-
         started = time.perf_counter()
         request = embeddings.send(embedding_model, [question.text], timeout=10)
         vector = embeddings.wait(embedding_model, request, timeout=10).vectors[0]
         timings["query_embedding"].append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
-        found_by_meaning = search_vectors.search(vector, embedding_model.pk, ids, limit=depth)
+        ranked = retrieval.rankings(by_words, vector, embedding_model, ids, k=5)
         timings["vectors"].append((time.perf_counter() - started) * 1000)
-        by_meaning = [pk for pk, _ in found_by_meaning]
-        found["vectors"] += right(by_meaning)
-        # The fusion retrieve() makes when the question's vector comes in time.
-        found["hybrid"] += right(pk for pk, _ in reciprocal_rank_fusion(by_words, by_meaning))
+        found["full_text"] += right(ranked["words"])
+        found["vectors"] += right(ranked["meaning"])
+        found["vectors_among_words"] += right(ranked["meaning_among_words"])
+        found["hybrid"] += right(pk for pk, _ in retrieval.fuse(ranked))
+        for name, weight in variants.items():
+            weights = {**retrieval.WEIGHTS, "words": weight}
+            found[name] += right(pk for pk, _ in retrieval.fuse(ranked, weights))
     count = len(questions) or 1
     figures = {
         "questions": len(questions),
         # retrieve() searched by words alone: its worker did not embed the question in time.
         "retrieval_fell_back": fell_back,
         "vector_matrix_load_ms": round(matrix_load_ms, 1),
-        "vector_matrix_mb": round(len(texts) * 384 * 4 / 1e6, 1),
+        "vector_matrix_mb": round(search_vectors.matrix_bytes(embedding_model.pk) / 1e6, 1),
         "load_average": [round(x, 1) for x in os.getloadavg()],
         "retrieval_ms": _spread(timings["retrieval"]),
         "full_text_ms": _spread(timings["full_text"]),
@@ -367,7 +372,7 @@ def _full_scale(owner, collection, embedding_model, corpus, indexed: int, count:
     borrowed = list(
         Passage.objects.filter(document__collection=collection, vector__isnull=False)
         .order_by("pk")
-        .values_list("vector", flat=True)
+        .values_list("vector", "vectors")
     )
     turn = 0
     for file in corpus.files[indexed:]:
@@ -400,7 +405,8 @@ def _full_scale(owner, collection, embedding_model, corpus, indexed: int, count:
                     location=piece.location,
                     page=piece.page,
                     start=piece.start,
-                    vector=borrowed[turn % len(borrowed)],
+                    vector=borrowed[turn % len(borrowed)][0],
+                    vectors=borrowed[turn % len(borrowed)][1],
                     embedding_model=embedding_model,
                 )
             )
@@ -462,9 +468,18 @@ def table(figures: dict) -> list[str]:
     )
     lines.append(
         f"recall@5 over {figures['questions']} questions: full-text {recall['full_text']}, "
-        f"vectors {recall['vectors']}, hybrid {recall['hybrid']} "
+        f"vectors {recall['vectors']}, vectors among the word matches "
+        f"{recall['vectors_among_words']}, hybrid {recall['hybrid']} "
         f"(retrieve() as the chat calls it: {recall['retrieve']}, "
         f"{figures['retrieval_fell_back']} fell back to words)"
+    )
+    lines.append(
+        "hybrid with other weights of the words: "
+        + ", ".join(
+            f"{name.rsplit('_', 1)[1]}: {value}"
+            for name, value in recall.items()
+            if name.startswith("hybrid_words_weight_")
+        )
     )
     if full := figures.get("full_scale"):
         lines.append(

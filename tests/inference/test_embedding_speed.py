@@ -1,14 +1,11 @@
-"""Embeddings per second, the engine beside plain llama-cpp-python on the same file.
+"""What the embedding engine is for, counted in decodes rather than timed: many inputs
+read together share forward passes (a timed ratio here flaked on a loaded machine; speed
+is the benchmarks' job), and packing them changes no vector beyond rounding."""
 
-Prints the figures (run with -s to see them); asserts what the engine is for: many inputs
-read together go faster per input than one at a time, and faster than Llama.embed, which
-reads one sequence per decode.
-"""
+import math
 
-import time
-
+import numpy as np
 import pytest
-from llama_cpp import Llama
 
 from inference.engine.embedding import EmbeddingModel
 from webui.registry.bert_gguf import convert_bert
@@ -23,35 +20,26 @@ TEXTS = [
 ]
 
 
-def _rate(embed, texts, seconds: float = 3.0) -> float:
-    embed(texts)  # warm
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        embed(texts)
-        done += len(texts)
-    return done / (time.perf_counter() - started)
-
-
 @pytest.fixture(scope="module")
 def gguf_file(tmp_path_factory):
     target = tmp_path_factory.mktemp("speed") / "minilm.gguf"
     return str(convert_bert(bundled_embedding_source(), target, name=EMBEDDING_NAME))
 
 
-def test_batched_inputs_beat_one_at_a_time_and_plain_llama(gguf_file):
+def test_inputs_read_together_share_decodes_and_give_the_same_vectors(gguf_file):
     engine = EmbeddingModel(gguf_file, n_ctx=512, n_threads=2, parallel=32)
     try:
         tokens = [engine.tokenize(text) for text in TEXTS]
         assert 45 <= sum(map(len, tokens)) / len(tokens) <= 55
-        ours = {n: _rate(lambda xs: engine.embed(xs), tokens[:n]) for n in (1, 32)}
+        alone = np.stack([engine.embed([t])[0] for t in tokens])
+        assert engine.steps == len(tokens)
+        before = engine.steps
+        together = engine.embed(tokens)
+        decodes = engine.steps - before
     finally:
         engine.close()
-    plain = Llama(gguf_file, embedding=True, n_ctx=512, n_threads=2, verbose=False)
-    try:
-        theirs = {n: _rate(lambda xs: plain.embed(xs, normalize=True), TEXTS[:n]) for n in (1, 32)}
-    finally:
-        plain.close()
-    for n in (1, 32):
-        print(f"\n{n:>2} inputs: engine {ours[n]:6.1f}/s, Llama.embed {theirs[n]:6.1f}/s")
-    assert ours[32] > 1.3 * ours[1]
-    assert ours[32] > 1.3 * theirs[32]
+    # As many inputs per decode as the batch holds: 32 of ~50 tokens in 512-token batches.
+    assert decodes <= math.ceil(sum(map(len, tokens)) / engine.n_batch) + 1, decodes
+    # Packed or alone, the same vector up to float rounding (cosine ≥ 0.9999).
+    assert (np.sum(together * alone, axis=1) >= 0.9999).all()
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)

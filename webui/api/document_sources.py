@@ -1,5 +1,6 @@
 """The chat completions extension that names documents: `"collections": [ids]`, searched
-for the question's passages, and `"files": [ids]`, short files given whole.
+for the question's passages, and `"files": [ids]`: short files given whole, longer ones
+searched as a collection is.
 
 The answer's sources are numbered in its prompt and stored as its citations, as in the
 chat (webui.chat.sources). Access is the chat's (webui.documents.access): an id the
@@ -36,7 +37,7 @@ def request_sources(*, user, model, request: Request) -> list[sources.Source]:
         if access.usable_collection(user, pk) is None:
             raise DocumentNotFound(f"The collection {pk} does not exist.", param="collections")
     for pk in request.files:
-        _check_whole(access.readable_document(user, pk), pk)
+        _check_ready(access.readable_document(user, pk), pk)
     question = next((m["content"] for m in reversed(request.messages) if m["role"] == "user"), "")
     return sources.gather(
         conversation=Conversation(owner=user),
@@ -47,7 +48,7 @@ def request_sources(*, user, model, request: Request) -> list[sources.Source]:
     )
 
 
-def _check_whole(document: Document | None, pk: int) -> None:
+def _check_ready(document: Document | None, pk: int) -> None:
     if document is None:
         raise DocumentNotFound(f"The file {pk} does not exist.", param="files")
     if document.status == Document.Status.FAILED:
@@ -57,11 +58,4 @@ def _check_whole(document: Document | None, pk: int) -> None:
             f"The file {pk} is still being indexed. Try again when its status is ready "
             "(GET /v1/files/{id}).",
             param="files",
-        )
-    if not document.whole:
-        raise ApiError(
-            f"The file {pk} is too long to be given whole. Put it in a collection and name "
-            "the collection in 'collections' to have it searched.",
-            param="files",
-            code="file_too_long",
         )

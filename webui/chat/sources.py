@@ -53,9 +53,9 @@ def gather(
     """The passages for an answer to `question`: whole short files, then what a search
     finds in the other files and in the collections. Reads only; never raises.
 
-    `collection_ids` (searched) and `document_ids` (given whole) add collections and files
-    for this question alone (the API's extension), checked by the caller; the
-    conversation's own are read here.
+    `collection_ids` (searched) and `document_ids` (given whole when marked whole, else
+    searched) add collections and files for this question alone (the API's extension),
+    checked by the caller; the conversation's own are read here.
     """
     try:
         return _gather(conversation, question, collection_ids, document_ids, context_size)
@@ -80,7 +80,13 @@ def _gather(conversation, question, collection_ids, document_ids, context_size) 
         linked = ConversationCollection.objects.filter(conversation_id=conversation.pk).exists()
     if not (attached or linked or collection_ids or document_ids):
         return []
-    given = [*document_ids, *_given_whole(attached, context_size)]
+    named = dict(
+        Document.objects.filter(pk__in=document_ids, status=Document.Status.READY).values_list(
+            "pk", "whole"
+        )
+    )
+    given = [*(pk for pk, whole in named.items() if whole), *_given_whole(attached, context_size)]
+    named_searched = tuple(pk for pk, whole in named.items() if not whole)
     sources = [
         Source(pk, 1.0)
         for pk in Passage.objects.filter(document_id__in=given)
@@ -88,13 +94,14 @@ def _gather(conversation, question, collection_ids, document_ids, context_size) 
         .values_list("pk", flat=True)
     ]
     searched_here = any(pk not in given for pk, _, _ in attached)
-    if searched_here or linked or collection_ids:
+    if searched_here or linked or collection_ids or named_searched:
         # The conversation's linked collections are read by retrieve itself.
         found = retrieval.retrieve(
             conversation.owner,
             question,
             conversation=conversation if conversation.pk else None,
             collection_ids=tuple(collection_ids),
+            document_ids=named_searched,
             k=SEARCHED,
         )
         sources += [Source(h.passage_id, h.score) for h in found.hits if h.document_id not in given]

@@ -21,6 +21,12 @@ MIN_TAIL = 40
 SEPARATOR = "\n\n"
 
 _WORD = re.compile(r"\S+")
+# Sentences end at . ! or ? followed by space, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# A passage is embedded in windows of whole sentences up to this many words (a longer
+# sentence is cut): the window holding the one sentence that answers a question is near
+# it in meaning, where the vector of the whole passage is mostly the rest.
+WINDOW_WORDS = 25
 
 
 @dataclass(frozen=True)
@@ -87,3 +93,24 @@ def _location(section: Section, begin: int) -> str:
     if section.heading:
         return f"section {section.heading}"[:200]
     return f"line {section.text.count(chr(10), 0, begin) + 1}"
+
+
+def windows(text: str, *, words: int = WINDOW_WORDS) -> list[str]:
+    """The passage's text in pieces of whole sentences, each `words` words at most (a
+    longer sentence alone, cut into pieces of `words`), together the whole text."""
+    pieces: list[list[str]] = []
+    current: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        said = sentence.split()
+        if not said:
+            continue
+        if current and len(current) + len(said) > words:
+            pieces.append(current)
+            current = []
+        while len(said) > words:
+            pieces.append(said[:words])
+            said = said[words:]
+        current += said
+    if current:
+        pieces.append(current)
+    return [" ".join(piece) for piece in pieces]

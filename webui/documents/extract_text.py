@@ -6,8 +6,10 @@ from webui.documents.errors import DocumentRefused
 from webui.documents.sections import Section
 
 EMPTY = "This file has no text."
-# An ATX heading ("## Pricing") outside code fences.
-_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$")
+# An ATX heading ("## Pricing") outside code fences; its closing #s are cut off after the
+# match. No lazy group before a trailing class: the match stays linear in the line's
+# length, so this runs in the indexing process itself (webui.documents.extraction).
+_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(\S.*)$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
@@ -33,7 +35,7 @@ def extract_markdown(text: str) -> list[Section]:
         match = None if fenced else _HEADING.match(line)
         if match:
             _close(sections, heading, lines)
-            heading, lines = match.group(2).strip()[:150], []
+            heading, lines = match.group(1).rstrip(" \t#").strip()[:150] or "#", []
         lines.append(line)
     _close(sections, heading, lines)
     return sections

@@ -1,4 +1,5 @@
-"""A file's text, read in a child process with a memory and a time limit.
+"""A file's text: a PDF, DOCX or HTML file read in a child process with a memory and a
+time limit; plain text, Markdown and code in the calling process (IN_PROCESS).
 
 Reading a hostile file is the riskiest thing Homefire does with an upload: a PDF or a
 DOCX can be built to unpack to gigabytes or to loop for ever. The parsers have their own
@@ -43,6 +44,20 @@ def extract(kind: str, path: Path) -> list[Section]:
     if kind == "markdown":
         return extract_text.extract_markdown(text)
     return extract_text.extract_text(text)
+
+
+# Kinds read in the calling process: decoding UTF-8 and splitting at headings takes time
+# and memory linear in the file's size, which the upload limit bounds; a child process
+# per file (about half a second of interpreter start each) is kept for the parsers of
+# formats that can be built to explode.
+IN_PROCESS = frozenset({"text", "markdown", "code"})
+
+
+def read(kind: str, path: Path) -> list[Section]:
+    """The file's sections: in this process for plain text, else in a limited child."""
+    if kind in IN_PROCESS:
+        return extract(kind, path)
+    return extract_isolated(kind, path)
 
 
 def extract_isolated(

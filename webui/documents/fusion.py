@@ -13,20 +13,24 @@ K = 60
 
 
 def reciprocal_rank_fusion(
-    *rankings: Iterable[Hashable], k: int = K
+    *rankings: Iterable[Hashable], k: int = K, weights: Iterable[float] | None = None
 ) -> list[tuple[Hashable, float]]:
     """Fuse rankings (best first) into (item, score) pairs, best first.
 
     An item repeated within one ranking counts at its best rank only. Ties keep the order
-    in which the items first appeared, reading the rankings in the order given.
+    in which the items first appeared, reading the rankings in the order given. `weights`
+    (one per ranking, default 1) scale each ranking's 1 / (k + rank).
     """
     scores: dict[Hashable, float] = {}
-    for ranking in rankings:
+    weights = list(weights) if weights is not None else [1.0] * len(rankings)
+    if len(weights) != len(rankings):
+        raise ValueError("one weight per ranking")
+    for ranking, weight in zip(rankings, weights, strict=True):
         seen = set()
         for rank, item in enumerate(ranking, start=1):
             if item in seen:
                 continue
             seen.add(item)
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     # sorted() is stable and dicts keep insertion order: ties stay in first-seen order.
     return sorted(scores.items(), key=lambda pair: pair[1], reverse=True)

@@ -1,8 +1,10 @@
 """Indexing a document, in steps the documents queue runs one after another.
 
-1. `extract`: read the file's text (in a child process, webui.documents.extraction),
-   split it into passages and store them, without vectors, in one transaction.
-2. `embed_next`, again and again: the next batch of passages to vectors, through the
+1. `extract`: read the file's text (webui.documents.extraction: a PDF, DOCX or HTML
+   file in a child process), split it into passages and store them, without vectors,
+   in one transaction.
+2. `embed_next`, again and again: the next batch of passages to vectors (one per window
+   of whole sentences of a passage, webui.documents.chunking.windows), through the
    team's embedding model, with the progress (done/total) stored on the document.
    Each step is short, so the jobs of the same process (housekeeping) never wait long
    behind a large file, and a step that is run again does nothing twice.
@@ -19,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from webui.documents import embedding, extraction, storage
-from webui.documents.chunking import chunk, document_text
+from webui.documents.chunking import chunk, document_text, windows
 from webui.documents.errors import DocumentRefused
 from webui.documents.models import Document, Passage
 from webui.registry import embeddings
@@ -46,7 +48,7 @@ def extract(document_id: int) -> bool:
         fail(document_id, MISSING)
         return False
     try:
-        sections = extraction.extract_isolated(document.kind, path)
+        sections = extraction.read(document.kind, path)
         chunks = chunk(sections)
         if not chunks:
             raise DocumentRefused("This file has no text.")
@@ -102,8 +104,10 @@ def embed_next(document_id: int) -> bool:
     if not batch:
         _finish(document_id, model=model)
         return False
+    # Each passage's windows (whole sentences, up to 25 words) are embedded one by one.
+    pieces = [windows(passage.text) or [passage.text] for passage in batch]
     try:
-        vectors = embedding.embed(model, [passage.text for passage in batch])
+        vectors = embedding.embed(model, [piece for texts in pieces for piece in texts])
     except embeddings.EmbeddingError as exc:
         _finish(document_id, model=None, note=f"Searched by its words only: {exc}")
         return False
@@ -111,13 +115,16 @@ def embed_next(document_id: int) -> bool:
         log.exception("embedding the passages of document %s failed", document_id)
         _finish(document_id, model=None, note="Searched by its words only: embedding failed.")
         return False
-    for passage, vector in zip(batch, vectors, strict=True):
-        passage.vector = embedding.to_bytes(vector)
+    at = 0
+    for passage, texts in zip(batch, pieces, strict=True):
+        passage.vector = embedding.to_bytes(vectors[at : at + len(texts)])
+        passage.vectors = len(texts)
         passage.embedding_model = model
+        at += len(texts)
     with transaction.atomic():
         if not _lock(document_id):
             return False
-        Passage.objects.bulk_update(batch, ["vector", "embedding_model"])
+        Passage.objects.bulk_update(batch, ["vector", "vectors", "embedding_model"])
         total = Passage.objects.filter(document_id=document_id).count()
         left = _unembedded(document_id, model).count()
         _progress(document_id, stage=Document.Stage.EMBEDDING, done=total - left, total=total)
@@ -173,7 +180,7 @@ def _finish(document_id: int, *, model, note: str = "") -> None:
             return
         if model is None:
             Passage.objects.filter(document_id=document_id).update(
-                vector=None, embedding_model=None
+                vector=None, vectors=1, embedding_model=None
             )
         total = Passage.objects.filter(document_id=document_id).count()
         Document.objects.filter(pk=document_id).update(

@@ -118,8 +118,12 @@ class Passage(models.Model):
     )
     page = models.PositiveIntegerField(null=True, blank=True)
     start = models.PositiveIntegerField(help_text="Offset of the passage in the document's text.")
-    # float32, little-endian, L2-normalized; empty until embedded (or with no embedding model).
+    # float32, little-endian, L2-normalized: `vectors` of them, one per window of the text
+    # (chunking.windows); empty until embedded (or with no embedding model).
     vector = models.BinaryField(null=True, blank=True)
+    vectors = models.PositiveSmallIntegerField(
+        default=1, help_text="How many vectors `vector` holds (one per window of the text)."
+    )
     embedding_model = models.ForeignKey(
         "registry.LLMModel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -2,7 +2,9 @@
 stored vectors, held in memory per process.
 
 The vectors are float32 and L2-normalised (the worker returns them so), so the cosine is
-a dot product: one matrix-vector product over every passage the user may read. At a
+a dot product: one matrix-vector product over every passage the user may read. A passage
+has one vector per window of its text (Passage.vector holds Passage.vectors of them,
+webui.documents.chunking.windows): its nearness is that of its nearest window. At a
 team's scale (10,000 passages of 384 dimensions: 15 MB) it takes about a millisecond,
 exact, with nothing to build or tune. sqlite-vec is not an option here: Python's sqlite3
 on these machines is built without extension loading (`enable_load_extension` is
@@ -26,11 +28,21 @@ from webui.documents.models import Document
 
 @dataclass(frozen=True)
 class _Vectors:
-    """One embedding model's vectors: row i is passage ids[i] of document documents[i]."""
+    """One embedding model's vectors: passage ids[i] of document documents[i] has the rows
+    starts[i] up to starts[i + 1] of the matrix."""
 
     ids: np.ndarray
     documents: np.ndarray
+    starts: np.ndarray
     matrix: np.ndarray
+
+    def nearness(self, query_vector: np.ndarray) -> np.ndarray | None:
+        """Each passage's cosine to the query: its nearest row's. None for a query of
+        another width than this model's vectors."""
+        if self.matrix.shape[1] != query_vector.shape[-1]:
+            return None
+        rows = self.matrix @ query_vector.astype(np.float32).reshape(-1)
+        return np.maximum.reduceat(rows, self.starts)
 
 
 @dataclass(frozen=True)
@@ -51,16 +63,34 @@ def search(
     vectors = _loaded().models.get(model_id)
     if vectors is None or not len(document_ids):
         return []
-    rows = np.flatnonzero(np.isin(vectors.documents, np.asarray(list(document_ids))))
-    if not rows.size or vectors.matrix.shape[1] != query_vector.shape[-1]:
+    allowed = np.flatnonzero(np.isin(vectors.documents, np.asarray(list(document_ids))))
+    if not allowed.size:
         return []
-    # One product over the whole matrix, then the allowed rows: cheaper than copying
-    # those rows out of it first.
-    scores = (vectors.matrix @ query_vector.astype(np.float32).reshape(-1))[rows]
-    top = min(limit, rows.size)
+    # One product over the whole matrix, then the allowed passages: cheaper than copying
+    # their rows out of it first.
+    nearness = vectors.nearness(query_vector)
+    if nearness is None:
+        return []
+    scores = nearness[allowed]
+    top = min(limit, allowed.size)
     best = np.argpartition(-scores, top - 1)[:top]
     best = best[np.argsort(-scores[best], kind="stable")]
-    return [(int(vectors.ids[rows[i]]), float(scores[i])) for i in best]
+    return [(int(vectors.ids[allowed[i]]), float(scores[i])) for i in best]
+
+
+def rank_among(query_vector: np.ndarray, model_id: int, passage_ids) -> list[tuple[int, float]]:
+    """(passage id, cosine) of these passages (those embedded by `model_id`), nearest
+    first: the meaning's order among candidates another search found."""
+    vectors = _loaded().models.get(model_id)
+    if vectors is None or not len(passage_ids):
+        return []
+    chosen = np.flatnonzero(np.isin(vectors.ids, np.asarray(list(passage_ids), dtype=np.int64)))
+    nearness = vectors.nearness(query_vector) if chosen.size else None
+    if nearness is None:
+        return []
+    scores = nearness[chosen]
+    order = np.argsort(-scores, kind="stable")
+    return [(int(vectors.ids[chosen[i]]), float(scores[i])) for i in order]
 
 
 def covers(model_id: int, document_ids) -> bool:
@@ -70,6 +100,12 @@ def covers(model_id: int, document_ids) -> bool:
     return (
         vectors is not None and wanted.size > 0 and bool(np.isin(vectors.documents, wanted).any())
     )
+
+
+def matrix_bytes(model_id: int) -> int:
+    """The memory this process holds for `model_id`'s vectors (benchmarks, diagnostics)."""
+    vectors = _loaded().models.get(model_id)
+    return 0 if vectors is None else vectors.matrix.nbytes
 
 
 def forget() -> None:
@@ -104,27 +140,32 @@ def _loaded() -> _Loaded:
 def _read() -> dict[int, _Vectors]:
     """Every vector of a ready document's passages, grouped by embedding model."""
     sql = (
-        "SELECT p.id, p.document_id, p.embedding_model_id, p.vector "
+        "SELECT p.id, p.document_id, p.embedding_model_id, p.vector, p.vectors "
         "FROM documents_passage p JOIN documents_document d ON d.id = p.document_id "
         "WHERE d.status = %s AND p.vector IS NOT NULL AND p.embedding_model_id IS NOT NULL "
         "ORDER BY p.embedding_model_id, p.id"
     )
-    grouped: dict[int, tuple[list, list, list]] = {}
+    grouped: dict[int, list[tuple[int, int, bytes, int]]] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, [Document.Status.READY])
-        for passage_id, document_id, model_id, vector in cursor.fetchall():
-            ids, documents, rows = grouped.setdefault(model_id, ([], [], []))
-            ids.append(passage_id)
-            documents.append(document_id)
-            rows.append(bytes(vector))
-    models = {}
-    for model_id, (ids, documents, rows) in grouped.items():
-        width = len(rows[0])
-        keep = [i for i, row in enumerate(rows) if len(row) == width and width % 4 == 0]
-        matrix = np.frombuffer(b"".join(rows[i] for i in keep), dtype="<f4")
-        models[model_id] = _Vectors(
-            ids=np.asarray([ids[i] for i in keep], dtype=np.int64),
-            documents=np.asarray([documents[i] for i in keep], dtype=np.int64),
-            matrix=matrix.reshape(len(keep), width // 4),
-        )
-    return models
+        for passage_id, document_id, model_id, vector, count in cursor.fetchall():
+            grouped.setdefault(model_id, []).append(
+                (passage_id, document_id, bytes(vector), max(1, count or 1))
+            )
+    return {model_id: _matrix(passages) for model_id, passages in grouped.items()}
+
+
+def _matrix(passages: list[tuple[int, int, bytes, int]]) -> _Vectors:
+    """One model's passages as a matrix: the width is that of the first passage's rows,
+    and a passage whose vectors are not rows of that width is left out."""
+    _, _, first, count = passages[0]
+    width = len(first) // count
+    keep = [p for p in passages if width and width % 4 == 0 and len(p[2]) == width * p[3]]
+    starts = np.cumsum([0] + [p[3] for p in keep], dtype=np.int64)[:-1]
+    matrix = np.frombuffer(b"".join(p[2] for p in keep), dtype="<f4")
+    return _Vectors(
+        ids=np.asarray([p[0] for p in keep], dtype=np.int64),
+        documents=np.asarray([p[1] for p in keep], dtype=np.int64),
+        starts=starts,
+        matrix=matrix.reshape(-1, width // 4) if keep else np.zeros((0, 1), dtype="<f4"),
+    )

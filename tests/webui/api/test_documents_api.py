@@ -1,5 +1,6 @@
 """Documents through the API: the chat completions extension (collections searched, short
-files given whole) with the chat's access rules, GET /v1/collections and /v1/files."""
+files given whole, long files searched) with the chat's access rules, GET /v1/collections
+and /v1/files."""
 
 import json
 import urllib.request
@@ -14,7 +15,7 @@ from webui.api.document_sources import request_sources
 from webui.api.models import ApiKey
 from webui.api.params import chat_request
 from webui.chat.models import Message
-from webui.documents.models import Collection, Document
+from webui.documents.models import Collection, Document, Passage
 from webui.registry import presence
 from webui.registry.bundled import bundled_model_path
 from webui.registry.models import LLMModel
@@ -102,16 +103,12 @@ def test_a_collection_not_shared_with_the_caller_is_a_404_naming_it(model, peopl
     assert not Message.objects.exists()
 
 
-def test_another_members_file_is_a_404_and_a_long_file_is_refused_by_name(model, people, served):
+def test_another_members_file_is_a_404_and_one_being_indexed_a_409(model, people, served):
     alice, bob, _, _ = people
     private = ready_document(alice, "diary.txt", ["Dear diary."])
     response = _ask(bob, model, files=[private.pk])
     assert response.status_code == 404
     assert response.json()["error"]["message"] == f"The file {private.pk} does not exist."
-    long = ready_document(bob, "long.pdf", ["Long."], whole=False)
-    response = _ask(bob, model, files=[long.pk])
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "file_too_long"
     indexing = ready_document(bob, "new.txt", ["New."], whole=True)
     Document.objects.filter(pk=indexing.pk).update(status=Document.Status.INDEXING)
     response = _ask(bob, model, files=[indexing.pk])
@@ -131,6 +128,24 @@ def test_a_group_member_gets_the_collections_passage_and_a_whole_file(model, peo
     found = request_sources(user=bob, model=model, request=chat_request(body))
     passages = [Document.objects.get(passages__pk=source.passage_id).name for source in found]
     assert passages == ["note.txt", "handbook.docx"]
+
+
+def test_a_long_file_named_is_searched_not_given_whole(model, people):
+    _, bob, _, _ = people
+    filler = [f"Chapter {n} is about the canteen menu." for n in range(8)]
+    long = ready_document(bob, "long.pdf", [*filler, FACT], whole=False)
+    elsewhere = ready_document(bob, "other.txt", [FACT.replace("quarzlek", "vorbel")])
+    body = {
+        "model": model.slug,
+        "messages": [{"role": "user", "content": "When does the quarzlek valve open?"}],
+        "files": [long.pk],
+    }
+    found = request_sources(user=bob, model=model, request=chat_request(body))
+    texts = [Passage.objects.get(pk=source.passage_id).text for source in found]
+    # Searched by words (no embedding model here): only the fact's passage shares any,
+    # and the other file with the same words is not among those named.
+    assert texts == [FACT]
+    assert elsewhere.pk not in {p.document_id for p in Passage.objects.filter(text__in=texts)}
 
 
 def test_collections_lists_what_the_caller_may_use(people):

@@ -1,10 +1,11 @@
-"""Passages: about 180 words, a little overlap, a true location, and the text again whole."""
+"""Passages: about 180 words, a little overlap, a true location, and the text again whole;
+their windows of whole sentences."""
 
 import pytest
 
 from tests.webui.documents.files import words
 from webui.documents import chunking
-from webui.documents.chunking import chunk, document_text
+from webui.documents.chunking import WINDOW_WORDS, chunk, document_text, windows
 from webui.documents.sections import Section
 
 
@@ -69,3 +70,17 @@ def test_a_passage_stops_at_the_character_cap_however_few_its_words():
     pieces = chunk([Section(words(400, "averyveryverylongword"))])
     assert all(len(p.text) <= chunking.MAX_CHARS for p in pieces)
     assert len(pieces[0].text.split()) < chunking.WORDS
+
+
+def test_windows_keep_sentences_whole_and_together_make_the_text():
+    text = "One two three. Four five six! Seven eight nine ten eleven twelve.\n\nThirteen?"
+    assert windows(text, words=6) == [
+        "One two three. Four five six!",
+        "Seven eight nine ten eleven twelve.",
+        "Thirteen?",
+    ]
+    assert windows("a " * 13, words=6) == ["a a a a a a", "a a a a a a", "a"]
+    assert windows("  \n ") == []
+    long = " ".join(f"w{n}." for n in range(100))
+    assert " ".join(windows(long)).split() == long.split()
+    assert all(len(w.split()) <= WINDOW_WORDS for w in windows(long))

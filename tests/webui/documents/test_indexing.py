@@ -13,6 +13,7 @@ from tests.webui.documents import files
 from tests.webui.documents.search_rows import forget_embedding_model
 from webui.chat.models import Conversation
 from webui.documents import embedding, indexing, services, storage
+from webui.documents.chunking import windows
 from webui.documents.models import Document, Passage
 from webui.registry.bundled import EMBEDDING_SLUG, ensure_bundled_embedding_model
 from webui.registry.models import LLMModel
@@ -98,6 +99,11 @@ def test_a_long_pdf_is_embedded_in_batches_with_its_pages(indexer, model, owner)
     assert document.total > 2 * model.parallel and document.done == document.total
     assert not document.whole
     assert Passage.objects.filter(document=document, vector__isnull=True).count() == 0
+    # One vector per window of whole sentences (chunking.windows), each of unit length.
+    for passage in document.passages.all():
+        assert passage.vectors == len(windows(passage.text)) > 1
+        rows = embedding.from_bytes(passage.vector).reshape(passage.vectors, 384)
+        assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-3)
     page_of = dict(document.passages.values_list("ordinal", "page"))
     assert set(page_of.values()) == set(range(1, 7))
     assert document.passages.get(ordinal=0).location == "page 1"

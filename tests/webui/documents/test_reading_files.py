@@ -155,6 +155,29 @@ def test_markdown_splits_at_headings_outside_code(tmp_path):
     assert "# a comment" in sections[1].text
 
 
+def test_text_kinds_are_read_in_process_and_the_same_as_in_a_child(tmp_path, monkeypatch):
+    text = b"Intro\n# One\ntext\n## Two ##\nmore\n"
+    path = _write(tmp_path, "a.md", text)
+    isolated = extraction.extract_isolated("markdown", path)
+
+    def no_child(*args, **kwargs):
+        raise AssertionError("a child process was started for plain text")
+
+    monkeypatch.setattr(extraction.subprocess, "run", no_child)
+    assert extraction.read("markdown", path) == isolated
+    with pytest.raises(AssertionError, match="child process"):
+        extraction.read("pdf", path)
+
+
+def test_a_hostile_heading_line_is_read_in_linear_time(tmp_path):
+    # "# " then many "#" and a last letter: a lazy group before a trailing [ #]* class
+    # backtracked over every position: quadratic, 1.7 s for 8,000 pairs, minutes for these.
+    line = "# " + " #" * 100_000 + "x"
+    sections = extraction.read("markdown", _write(tmp_path, "a.md", (line + "\nbody\n").encode()))
+    assert len(sections) == 1 and len(sections[0].heading) == 150
+    assert sections[0].text.endswith("x\nbody")
+
+
 def test_code_is_read_as_it_is(tmp_path):
     source = b"def main():\n    return 42\n"
     sections = extraction.extract_isolated("code", _write(tmp_path, "m.py", source))

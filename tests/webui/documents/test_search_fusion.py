@@ -37,3 +37,13 @@ def test_k_damps_the_first_ranks():
 def test_no_rankings_or_empty_ones_give_nothing():
     assert reciprocal_rank_fusion() == []
     assert reciprocal_rank_fusion([], []) == []
+
+
+def test_weights_scale_each_rankings_share():
+    fused = reciprocal_rank_fusion(["a", "b"], ["b", "a"], weights=[0.5, 1.0])
+    assert fused == [
+        ("b", pytest.approx(0.5 / 62 + 1 / 61)),
+        ("a", pytest.approx(0.5 / 61 + 1 / 62)),
+    ]
+    with pytest.raises(ValueError, match="one weight per ranking"):
+        reciprocal_rank_fusion(["a"], weights=[1.0, 2.0])

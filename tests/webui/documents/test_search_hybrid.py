@@ -114,3 +114,43 @@ def test_a_document_made_ready_later_is_found_on_the_next_question(model):
         model=model,
     )
     assert TOPICS[0] in [hit.text for hit in retrieve(alice, QUESTION, conversation=chat, k=3).hits]
+
+
+# Two sites with the same kinds of facts: the question names its site and shares no
+# other word with the answer, so the words find the site's passages and the vectors,
+# among those, the one that answers.
+SITES = {
+    "Kesmoor": [
+        "The Kesmoor depot opens its doors at 7:15 on weekdays.",
+        "Heating at the Kesmoor depot is maintained by Nordvarme under a 3-year contract.",
+        "The spare keys of the Kesmoor depot are kept in a locked cabinet behind the desk.",
+    ],
+    "Ulvholm": [
+        "The Ulvholm clinic opens its doors at 8:30 on weekdays.",
+        "Heating at the Ulvholm clinic is maintained by Brightwell under a 5-year contract.",
+        "The spare keys of the Ulvholm clinic are kept in a locked cabinet behind the desk.",
+    ],
+}
+
+
+def test_the_vectors_order_the_passages_the_words_found(model):
+    alice = search_rows.user("alice")
+    chat = search_rows.conversation(alice)
+    for site, facts in SITES.items():
+        search_rows.document(
+            alice, f"{site}.md", facts, conversation=chat, vectors=embed(model, facts), model=model
+        )
+    question = "Which firm services the radiators and the boiler at the Kesmoor depot?"
+    vector = embed(model, [question])[0]
+    documents = Document.objects.filter(owner=alice)
+    ids = list(documents.values_list("pk", flat=True))
+    by_words = search_fulltext.search(question, documents, limit=retrieval.WORD_POOL)
+    ranked = retrieval.rankings(by_words, vector, model, ids, k=3)
+    texts = dict(Passage.objects.values_list("pk", "text"))
+    # The words find Kesmoor's passages only (no other word is shared), in no useful order…
+    assert {texts[pk] for pk in ranked["words"]} == set(SITES["Kesmoor"])
+    # …the vectors put the heating passage first among them, and the fusion keeps it first.
+    assert texts[ranked["meaning_among_words"][0]] == SITES["Kesmoor"][1]
+    assert texts[retrieval.fuse(ranked)[0][0]] == SITES["Kesmoor"][1]
+    found = retrieve(alice, question, conversation=chat, k=1)
+    assert [hit.text for hit in found.hits] == [SITES["Kesmoor"][1]]
