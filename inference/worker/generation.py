@@ -1,7 +1,10 @@
 """The generation loop: from a queued answer to a finished one, streaming on the way."""
 
 import logging
+import time
 from collections.abc import Callable
+
+from django.db import DatabaseError, close_old_connections
 
 from inference.engine.contract import (
     AnswerFailed,
@@ -20,6 +23,10 @@ from webui.chat.models import Message
 from webui.chat.sampling import SamplingRejected
 
 log = logging.getLogger(__name__)
+
+# Seconds between tries to store an answer's end while the database is away (restarting,
+# or out of reach of this worker's host): about a minute in all, then the error stands.
+STORE_RETRY_WAITS = (0.5, 1, 2, 4, 8, 15, 30)
 
 
 def sampling_for(message: Message) -> Sampling:
@@ -106,11 +113,29 @@ def generate_reply(
         log.exception("answer %s failed", message_id)
         _flush_quietly(streamer)
         reason = f"The model failed while answering ({type(exc).__name__}). Try again."
+        if isinstance(exc, DatabaseError):  # e.g. a PostgreSQL restart under the answer
+            reason = f"The database could not be reached ({type(exc).__name__}). Try again."
         return _finish(message, streamer, figures, Message.Status.FAILED, reason, earlier=earlier)
     status = Message.Status.STOPPED if figures.finish_reason == "stopped" else Message.Status.DONE
     return _finish(
         message, streamer, figures, status, truncated=prompt.dropped_turns, earlier=earlier
     )
+
+
+def _store_end(**end) -> bool:
+    """answers.finish, tried again while the database is away: the answer's text is whole
+    here, and a worker that stays alive with it unstored would leave it streaming forever
+    (housekeeping ends only the answers of workers that stopped beating)."""
+    for wait in STORE_RETRY_WAITS:
+        try:
+            return answers.finish(**end)
+        except DatabaseError as exc:
+            log.warning(
+                "answer %s: its end not stored (%s); again in %s s", end["message"].pk, exc, wait
+            )
+            close_old_connections()  # the broken connection goes; the next try opens one
+            time.sleep(wait)
+    return answers.finish(**end)
 
 
 def _flush_quietly(streamer: Streamer) -> None:
@@ -131,7 +156,7 @@ def _finish(
     # A continued answer whose run failed before resuming keeps the text it had.
     content = streamer.text or earlier[0]
     figures.completion_tokens += earlier[1]
-    answers.finish(
+    stored = _store_end(
         message=message,
         content=content,
         status=status,
@@ -145,7 +170,7 @@ def _finish(
         error_code=code,
         logprobs=figures.logprobs or None,
     )
-    if status == Message.Status.DONE:
+    if stored and status == Message.Status.DONE:
         titles.request_after(message)
     log.info(
         "answer %s %s",

@@ -7,6 +7,7 @@ import time
 from contextlib import contextmanager
 
 import redis
+from django.db import DatabaseError, close_old_connections
 
 from inference.engine.contract import Figures
 from inference.worker.start_notice import StartNotice
@@ -88,7 +89,16 @@ class Streamer:
             self.flush(now)
         if now - self.last_save >= SAVE_SECONDS:
             self.last_save = now
+            self._save_progress()
+
+    def _save_progress(self) -> None:
+        """Save the text so far. With the database away (a restart) the answer goes on:
+        the next save, or its end (tried again until the database is back), stores it."""
+        try:
             answers.progress(message_id=self.message.pk, content=self.text)
+        except DatabaseError as exc:
+            log.warning("answer %s: progress not saved (%s)", self.message.pk, exc)
+            close_old_connections()  # the broken connection goes; the next save opens one
 
     def flush(self, now: float | None = None) -> None:
         """Send what is pending; if Redis is away, keep it and try again at the next flush.

@@ -119,21 +119,31 @@ def progress(*, message_id: int, content: str) -> None:
     Message.objects.filter(pk=message_id, status=Status.STREAMING).update(content=content)
 
 
-def finish(*, message: Message, content: str, status: str, error: str = "", **figures) -> None:
-    """Store the finished answer with its status and figures, count its use, tell every view.
+def finish(*, message: Message, content: str, status: str, error: str = "", **figures) -> bool:
+    """Store the finished answer with its status and figures, count its use, tell every view;
+    False when it had ended meanwhile.
 
     `message` is the answer as claimed: a continued answer's completion_tokens are then
     those of its earlier runs, which were counted when they finished.
     """
     now = timezone.now()
-    stored = Message.objects.filter(pk=message.pk).update(
+    # Only while it streams: a worker cut off from the network finishes late, after
+    # housekeeping failed the answer with a reason that its views already show.
+    stored = Message.objects.filter(pk=message.pk, status=Status.STREAMING).update(
         content=content, status=status, error=error, finished_at=now, **figures
     )
-    if not stored:  # deleted while written: its buffer went, but the last text came after
-        transaction.on_commit(lambda: streambuffer.forget_deleted([message.pk]))
+    if not stored:
+        if Message.objects.filter(pk=message.pk).exists():
+            log.warning(
+                "answer %s had ended meanwhile; its worker's late end is dropped", message.pk
+            )
+        else:  # deleted while written: its buffer went, but the last text came after
+            transaction.on_commit(lambda: streambuffer.forget_deleted([message.pk]))
+        return False
     Conversation.objects.filter(pk=message.conversation_id).update(updated_at=now)
     _record_usage(message.pk, earlier_tokens=message.completion_tokens or 0)
     _announce(message)
+    return True
 
 
 def stop(*, message: Message) -> None:

@@ -48,7 +48,10 @@ _POSTGRES = [
 
 
 def is_installed(connection) -> bool:
-    """True when this database has the FTS5 table and all its triggers (SQLite only)."""
+    """True when this database has the FTS5 table and all its triggers (SQLite), or the
+    tsvector column and its GIN index (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        return _postgres_installed(connection)
     if connection.vendor != "sqlite":
         return False
     names = [FTS_TABLE, *TRIGGERS]
@@ -60,12 +63,30 @@ def is_installed(connection) -> bool:
         return cursor.fetchone()[0] == len(names)
 
 
+def _postgres_installed(connection) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = 'documents_passage' "
+            "AND column_name = %s) + (SELECT count(*) FROM pg_indexes "
+            "WHERE schemaname = current_schema() AND indexname = %s)",
+            [PG_COLUMN, PG_INDEX],
+        )
+        return cursor.fetchone()[0] == 2
+
+
 def install(connection) -> bool:
     """Create what is missing of the index; False where the database cannot (a SQLite
     without FTS5, another database): search then goes by vectors alone."""
     if "documents_passage" not in connection.introspection.table_names():
         return False  # migrated back to before the passages' table
     if connection.vendor == "postgresql":
+        # Looked up first: ALTER TABLE, even one that changes nothing, fails in a
+        # transaction with deferred constraint checks pending on the table ("pending
+        # trigger events"), and post_migrate runs this again inside `restore --force`'s
+        # flush, after rows were written in the same transaction.
+        if _postgres_installed(connection):
+            return True
         with connection.cursor() as cursor:
             for statement in _POSTGRES:
                 cursor.execute(statement)

@@ -12,6 +12,7 @@ from django.test import RequestFactory
 from tests.ldap_server import PEOPLE, Directory
 from tests.streams import make_user
 from webui.accounts import ldap_config
+from webui.accounts.ldap_backend import DirectoryBackend
 from webui.accounts.models import SessionRecord
 from webui.team.models import AuditEvent, Membership
 
@@ -79,10 +80,26 @@ def test_without_a_required_group_every_entry_may_sign_in(ldap_on):
 
 
 @pytest.mark.parametrize(
-    "username", ["*", "ada)(uid=*", "ada*", "uid=ada,ou=people", "ada\\2a", "ada\x00", "a" * 200]
+    "username", ["*", "ada)(uid=*", "ada*", "uid=ada,ou=people", "ada\\2a", "a" * 200]
 )
 def test_a_username_with_filter_or_dn_syntax_is_refused(ldap_on, username):
     assert _sign_in(username, "ada-pw-1815") is None
+    assert not get_user_model().objects.exists()
+
+
+def test_a_username_with_a_nul_character_is_refused_before_any_lookup(
+    ldap_on, client, django_assert_num_queries
+):
+    # The directory backend refuses it itself; the log-in page refuses it in its form,
+    # before any backend runs: PostgreSQL cannot even compare a text with a NUL in it.
+    backend = DirectoryBackend()
+    with django_assert_num_queries(0):
+        assert backend.authenticate(None, username="ada\x00", password="ada-pw-1815") is None
+        response = client.post(
+            "/accounts/login/", {"username": "ada\x00", "password": "ada-pw-1815"}
+        )
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
     assert not get_user_model().objects.exists()
 
 

@@ -37,6 +37,23 @@ def test_sqlite_test_database_uses_the_fts5_index(db):
         assert search_index.is_installed(connection)
 
 
+def test_postgresql_searches_through_the_gin_indexes_of_words(alice):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite searches its FTS5 tables")
+    chat(alice, "Cooking", "How long to boil an <egg>?")
+    title_matches, messages = search._matching(["boil", "egg"])
+    titles = Conversation.objects.filter(title_matches).values("pk")
+    with connection.cursor() as cursor:
+        # On a few rows a table scan is cheaper: forbid it, to see that the index fits the
+        # query's expression at all (an expression index serves only the same expression).
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for query, index in [(messages, "chat_message_words"), (titles, "chat_conversation_words")]:
+            sql, params = query.query.sql_with_params()
+            cursor.execute(f"EXPLAIN {sql}", params)
+            assert index in " ".join(row[0] for row in cursor.fetchall())
+    assert found(alice, "boil egg") == ["Cooking"]
+
+
 def test_finds_titles_and_message_text_by_word_prefix(alice):
     chat(alice, "Lighthouse stories", "Tell me about the sea.")
     chat(alice, "Cooking", "How long do I boil an egg?", "About nine minutes for a hard egg.")

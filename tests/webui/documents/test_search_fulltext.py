@@ -160,3 +160,12 @@ def test_migrate_puts_back_the_triggers_a_table_rebuild_dropped(db):
         plan=[],
     )
     assert search_index.is_installed(connection)
+
+
+def test_migrate_again_in_a_transaction_with_fresh_rows_leaves_the_index_alone(library):
+    # `restore --force` flushes, and so runs post_migrate, in the transaction that wrote
+    # rows: PostgreSQL refuses ALTER TABLE on a table with deferred checks pending.
+    search_rows.document(search_rows.user("bob"), "late.txt", ["A late zebrafish."])
+    assert search_index.install(connection)
+    assert search_index.is_installed(connection)
+    assert "A late zebrafish." in passages(search("zebrafish"))

@@ -66,6 +66,11 @@ def _restore(archive: tarfile.TarFile, *, force: bool, verbosity: int) -> dict:
             shutil.copyfileobj(_member(archive, DATA), out)
         call_command("migrate", interactive=False, verbosity=max(0, verbosity - 1))
         if force:
+            if connection.vendor == "postgresql":
+                # PostgreSQL's TRUNCATE refuses a table with deferred checks still pending
+                # (rows written earlier in a transaction this restore runs inside): run them.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             call_command("flush", interactive=False, verbosity=0)
         call_command("loaddata", str(data), verbosity=0)
     documents_archive.restore_files(archive)
