@@ -81,3 +81,31 @@ clean:
 
 print-wheel-cache:
 	@echo $(WHEEL_CACHE)
+
+# llama.cpp's own tools, the references the engine bench measures against
+# (`manage.py bench --engine --batched-bench …`): built from the llama.cpp that
+# llama-cpp-python $(LLAMA_VERSION) vendors, with the same CPU flags as the wheel, once per
+# machine and set of flags (never rebuilt when present). `make print-llama-tools` says where.
+LLAMA_TOOLS ?= $(HOME)/.cache/homefire/llama-tools/llama-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-10)
+LLAMA_TOOLS_JOBS ?= 2
+
+.PHONY: llama-tools print-llama-tools
+llama-tools: $(LLAMA_TOOLS)/.built
+
+$(LLAMA_TOOLS)/.built:
+	mkdir -p $(LLAMA_TOOLS)/src $(LLAMA_TOOLS)/bin
+	@echo "Building llama-batched-bench and llama-server $(LLAMA_VERSION) once for this machine (minutes)…"
+	test -f $(LLAMA_TOOLS)/src/llama_cpp_python-$(LLAMA_VERSION).tar.gz || python3 -m pip download \
+		--quiet --no-deps --no-binary :all: -d $(LLAMA_TOOLS)/src llama-cpp-python==$(LLAMA_VERSION)
+	tar -xzf $(LLAMA_TOOLS)/src/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $(LLAMA_TOOLS)/src
+	cmake -S $(LLAMA_TOOLS)/src/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp \
+		-B $(LLAMA_TOOLS)/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+		-DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+		-DLLAMA_USE_PREBUILT_UI=OFF -DGGML_CCACHE=OFF $(LLAMA_CMAKE_ARGS)
+	cmake --build $(LLAMA_TOOLS)/build -j$(LLAMA_TOOLS_JOBS) --target llama-batched-bench llama-server
+	cp $(LLAMA_TOOLS)/build/bin/llama-batched-bench $(LLAMA_TOOLS)/build/bin/llama-server $(LLAMA_TOOLS)/bin/
+	rm -rf $(LLAMA_TOOLS)/src/llama_cpp_python-$(LLAMA_VERSION)
+	touch $@
+
+print-llama-tools:
+	@echo $(LLAMA_TOOLS)/bin

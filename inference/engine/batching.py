@@ -10,8 +10,6 @@ decodes its new tokens.
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import itertools
 import logging
 import queue
@@ -20,10 +18,10 @@ import time
 from collections.abc import Iterator
 
 import llama_cpp as lc
-import numpy as np
 
 from inference.engine import sampler_chain, token_logprobs
 from inference.engine.arriving_group import ArrivingGroup
+from inference.engine.batch_rows import BatchRows
 from inference.engine.contract import AnswerFailed, GaveWay, common_prefix
 from inference.engine.jobs import (
     BACKGROUND_CHUNK,
@@ -34,6 +32,8 @@ from inference.engine.jobs import (
     family_waits,
     next_fair,
 )
+from inference.engine.output_logits import OutputLogits
+from inference.engine.pieces import PieceTable
 from inference.engine.stopping import StopScanner
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class BatchEngine:
         kv_type: int | None = None,
         flash_attn: bool = False,
         opening: list[int] | None = None,
+        kv_pool: int | None = None,
     ):
         self.llm = llm
         self.vocab = llm._model.vocab
@@ -72,13 +73,17 @@ class BatchEngine:
         self.n_ctx = n_ctx
         self.n_batch = n_batch
         params = lc.llama_context_default_params()
-        params.n_ctx = n_ctx * parallel
+        # kv_pool: the tokens of KV cache the slots share (llama.cpp's unified cache), at
+        # least one whole context; None: a whole context of its own for every slot.
+        self.pooled = kv_pool is not None
+        params.n_ctx = max(kv_pool, n_ctx) if self.pooled else n_ctx * parallel
         params.n_batch = params.n_ubatch = n_batch
         params.n_seq_max = parallel
         params.n_threads = params.n_threads_batch = n_threads
-        # One cache per sequence: attention for one conversation never spans the
-        # others, so its tokens do not depend on what else is being decoded.
-        params.kv_unified = False
+        # Without a pool, one cache per sequence: attention for one conversation never
+        # spans the others. With one, a conversation takes cells as it grows, and an
+        # answer waits for room (docs/decisions/engine-kv-pool.md).
+        params.kv_unified = self.pooled
         if kv_type is not None:  # the admin's KV-cache type (quantized types need flash attention)
             params.type_k = params.type_v = kv_type
         if flash_attn:
@@ -88,16 +93,25 @@ class BatchEngine:
         if not self.ctx:
             raise RuntimeError("llama.cpp could not create a context (out of memory?)")
         self.memory = lc.llama_get_memory(self.ctx)
-        self.batch = lc.llama_batch_init(n_batch, 0, parallel)
-        self._piece_buffer = ctypes.create_string_buffer(256)  # reused: one token at a time
-        self._named = functools.partial(self._piece, special=True)  # logprobs show control tokens
+        self.kv_total = lc.llama_n_ctx(self.ctx)  # cells, as llama.cpp sized the cache
+        # The step's rows and its logits, as numpy arrays over llama.cpp's memory, and each
+        # token's bytes looked up once: a step's Python does not grow with ctypes calls
+        # per token (docs/decisions/engine-step-arrays.md).
+        self.rows = BatchRows(n_batch)
+        self.batch = self.rows.batch
+        self.outputs = OutputLogits(self.ctx, self.n_vocab)
+        self.pieces = PieceTable(self.vocab, self.n_vocab)
         self.slots = [Slot(seq) for seq in range(parallel)]
+        self._admitted_at = [0] * parallel  # the turn of each slot's last job: LRU eviction
         self.waiting: list[Job] = []
         self.inbox: queue.Queue = queue.Queue()
         self.turn = itertools.count()
         self.last_turn: dict[str, int] = {}
         self.closed = False
         self.steps = 0  # llama_decode calls so far
+        # Time spent in them, and the decoder thread's CPU time in them: the rest of its CPU
+        # time is the engine's own Python (inference.bench.engine reads both).
+        self.decode_seconds = self.decode_cpu_seconds = 0.0
         self.group = ArrivingGroup()
         self.opening = list(opening or [])
         self.primed = threading.Event()
@@ -113,12 +127,15 @@ class BatchEngine:
         that cannot do it answers all the same, only without the head start.
         """
         opening = opening[: min(self.n_ctx, self.n_batch) // 2]
+        slots = self.slots
+        if self.pooled and opening:  # a head start, not a claim: at most half the pool
+            slots = slots[: self.kv_total // 2 // len(opening)]
         try:
             if opening:
                 per_batch = max(1, self.n_batch // len(opening))
-                for start in range(0, len(self.slots), per_batch):
+                for start in range(0, len(slots), per_batch):
                     n = 0
-                    for slot in self.slots[start : start + per_batch]:
+                    for slot in slots[start : start + per_batch]:
                         n = self._add(n, slot, opening, logits_last=False)
                     self.batch.n_tokens = n
                     if (code := lc.llama_decode(self.ctx, self.batch)) != 0:
@@ -159,8 +176,7 @@ class BatchEngine:
         self._collect(block=False)
         for job in self.waiting + [slot.job for slot in self.slots if slot.job]:
             self._finish(job, flush=False, error=RuntimeError(UNLOADED))
-        lc.llama_batch_free(self.batch)
-        lc.llama_free(self.ctx)
+        lc.llama_free(self.ctx)  # the batch's arrays are numpy's (self.rows)
 
     # The decoder thread.
 
@@ -171,6 +187,11 @@ class BatchEngine:
         self._prime(self.opening)
         while not self.closed:
             try:
+                if not self.waiting and self.inbox.empty() and any(s.job for s in self.slots):
+                    # Only answers being written, none come or waiting: nothing to gather,
+                    # admit or give way to, straight to the next step.
+                    self._step()
+                    continue
                 room = sum(1 for s in self.slots if s.job is None)
                 gathering = self.group.wait_left(time.monotonic(), room)
                 # Sleep until a job comes only with nothing to do: no job in a slot, and
@@ -236,6 +257,8 @@ class BatchEngine:
             if not ready:
                 return
             job = next_fair(ready, self.last_turn)
+            if self.pooled and not self._room_for(job):
+                return  # it waits for answers to end; none behind it passes it
             self.waiting.remove(job)
             self.last_turn[job.user] = next(self.turn)
             tokens = job.prompt.tokens
@@ -247,6 +270,9 @@ class BatchEngine:
             del slot.tokens[keep:]
             job.pending = list(tokens[keep:])
             job.slot, slot.job, slot.family = slot, job, job.family
+            self._admitted_at[slot.seq] = self.last_turn[job.user]
+            if self.pooled:
+                self._make_room()
             job.figures.prompt_tokens = len(tokens)
             job.figures.cached_tokens = keep
             job.figures.finish_reason = "length"
@@ -259,6 +285,46 @@ class BatchEngine:
                 job.scanner = StopScanner(job.sampling.stop)
             except Exception as exc:
                 self._fail(job, failed("reading its stop sequences", exc))
+
+    def kv_tokens(self) -> tuple[int, int, int]:
+        """KV cells held, of them those kept by finished conversations for their next turn
+        (freed when room is needed), and the cache's size. Read from any thread.
+
+        Answers of one family share their prompt's cells; they are counted once per answer.
+        """
+        held = kept = 0
+        for slot in self.slots:
+            n = len(slot.tokens)
+            held += n
+            kept += 0 if slot.job else n
+        return held, kept, self.kv_total
+
+    def _need(self, job: Job) -> int:
+        """The cells an answer may come to hold: its prompt and its longest answer."""
+        longest = min(job.sampling.max_tokens, job.prompt.max_tokens)
+        return min(self.n_ctx, len(job.prompt.tokens) + longest)
+
+    def _room_for(self, job: Job) -> bool:
+        """Whether the pool holds what this answer and every answer in a slot may need.
+
+        llama.cpp's server admits by the context alone and, when a shared cache runs out,
+        fails every answer in the step; here an answer starts only when it can finish.
+        """
+        taken = sum(max(self._need(s.job), len(s.tokens)) for s in self.slots if s.job)
+        return taken + self._need(job) <= self.kv_total
+
+    def _make_room(self) -> None:
+        """Free the caches of slots without a job, least recently used first, until every
+        answer in a slot can grow to what it may need (_room_for made sure they can)."""
+        held = sum(len(slot.tokens) for slot in self.slots)
+        growth = sum(max(0, self._need(s.job) - len(s.tokens)) for s in self.slots if s.job)
+        idle = [slot for slot in self.slots if slot.job is None and slot.tokens]
+        for slot in sorted(idle, key=lambda slot: self._admitted_at[slot.seq]):
+            if held + growth <= self.kv_total:
+                return
+            held -= len(slot.tokens)
+            lc.llama_memory_seq_rm(self.memory, slot.seq, 0, -1)
+            slot.tokens.clear()
 
     def _copy(self, source: Slot, dest: Slot, keep: int) -> int:
         """Copy the first `keep` tokens of one slot's cache into another's; return `keep`.
@@ -299,65 +365,95 @@ class BatchEngine:
         active = [s.job for s in self.slots if s.job]
         # Long prompts go in chunks, so the conversations already streaming keep going.
         room = self.n_batch - sum(1 for job in active if not job.pending)
-        batch, n, wants_logits = self.batch, 0, []
+        # The batch's rows as lists, written into it in one go (BatchRows.fill); `reading`:
+        # the jobs whose logits this step gives, with their rows, in batch order.
+        tokens, positions, seqs, outputs, reading = [], [], [], [], []
         for job in active:
+            slot = job.slot
             if not job.pending:
-                n = self._add(n, job.slot, [job.last_token], logits_last=True)
-                wants_logits.append((job, n - 1))
+                token = job.last_token
+                tokens.append(token)
+                positions.append(len(slot.tokens))
+                seqs.append(slot.seq)
+                outputs.append(1)
+                slot.tokens.append(token)
+                reading.append((job, len(tokens) - 1))
             elif room > 0:
                 take = job.pending[: min(room, BACKGROUND_CHUNK) if job.background else room]
                 del job.pending[: len(take)]
                 room -= len(take)
-                n = self._add(n, job.slot, take, logits_last=not job.pending)
-                if not job.pending:
-                    wants_logits.append((job, n - 1))
-        if n == 0:
+                start = len(slot.tokens)
+                tokens += take
+                positions += range(start, start + len(take))
+                seqs += [slot.seq] * len(take)
+                outputs += [0] * len(take)
+                slot.tokens += take
+                if not job.pending:  # the prompt's last token: its logits give the first
+                    outputs[-1] = 1
+                    reading.append((job, len(tokens) - 1))
+        if not tokens:
             return
-        batch.n_tokens = n
-        if (code := lc.llama_decode(self.ctx, batch)) != 0:
+        self.rows.fill(tokens, positions, seqs, outputs)
+        started, cpu = time.perf_counter(), time.thread_time()
+        code = lc.llama_decode(self.ctx, self.batch)
+        self.decode_seconds += time.perf_counter() - started
+        self.decode_cpu_seconds += time.thread_time() - cpu
+        if code != 0:
             raise RuntimeError(f"llama_decode failed with code {code}")
         self.steps += 1
-        for job, index in wants_logits:
-            self._sample(job, index)
-        if any(job.figures.completion_tokens == 1 for job, _ in wants_logits):
+        if reading:
+            self._take_all(reading)
+
+    def _take_all(self, reading: list[tuple[Job, int]]) -> None:
+        """Give each job its next token from this step's logits.
+
+        The logits of all rows are one array; the greedy answers (no sampler chain) have
+        their picks from one argmax over it, the first of the highest logits as llama.cpp's
+        greedy sampler takes it (docs/decisions/engine-greedy-pick.md); the others sample
+        with their chains.
+        """
+        logits = self.outputs.rows(len(reading))
+        greedy = any(job.sampler is None for job, _ in reading)
+        picks = OutputLogits.greedy(logits) if greedy else None
+        first = False
+        for row, (job, index) in enumerate(reading):
+            first = self._take(job, logits, row, index, picks) or first
+        if first:
             time.sleep(FIRST_TOKEN_PAUSE)
 
     def _add(self, n: int, slot: Slot, tokens: list[int], *, logits_last: bool) -> int:
-        batch = self.batch
-        for i, token in enumerate(tokens):
-            batch.token[n] = token
-            batch.pos[n] = len(slot.tokens)
-            batch.n_seq_id[n] = 1
-            batch.seq_id[n][0] = slot.seq
-            batch.logits[n] = logits_last and i == len(tokens) - 1
-            slot.tokens.append(token)
-            n += 1
+        """Put `tokens` of a slot's sequence in the batch from row `n`; return the next row."""
+        n = self.rows.add(n, slot.seq, len(slot.tokens), tokens, logits_last=logits_last)
+        slot.tokens += tokens
         return n
 
-    def _sample(self, job: Job, index: int) -> None:
-        """Take one answer's next token: what goes wrong here ends that answer alone."""
+    def _take(self, job: Job, logits, row: int, index: int, picks: list[int] | None) -> bool:
+        """Take one answer's next token, from its row of `logits` (batch row `index`);
+        return whether it was the answer's first. What goes wrong here ends that answer
+        alone."""
         doing = "picking its next token"
+        first = False
         try:
-            token = self._pick(job, index)
-            if lc.llama_vocab_is_eog(self.vocab, token):
+            token = picks[row] if job.sampler is None else job.sampler.sample(self.ctx, index)
+            if self.pieces.is_eog(token):
                 job.figures.finish_reason = "stop"
                 self._finish(job)
-                return
+                return False
             if job.first_step is None:
-                job.first_step = self.steps
+                job.first_step, first = self.steps, True
             job.figures.mark_token()
             job.last_token = token
             if job.sampling.logprobs:  # before its text: a reader of the text has its logprobs
                 doing = "reading its logprobs"
                 job.figures.logprobs.append(
                     token_logprobs.entry(
-                        self._logits(index), token, job.sampling.top_logprobs, self._named
+                        logits[row], token, job.sampling.top_logprobs, self.pieces.named
                     )
                 )
             doing = "turning its tokens into text"
-            piece = job.decoder.decode(self._piece(token))
+            piece = job.decoder.decode(self.pieces.piece(token))
             doing = "looking for its stop sequences"
-            text, hit = job.scanner.feed(piece)
+            text, hit = job.scanner.feed(piece) if job.scanner.stops else (piece, False)
             doing = "checking its length"
             full = (
                 job.figures.completion_tokens >= min(job.sampling.max_tokens, job.prompt.max_tokens)
@@ -365,13 +461,14 @@ class BatchEngine:
             )
         except Exception as exc:
             self._fail(job, failed(doing, exc))
-            return
+            return first
         job.emit(text)
         if hit:
             job.figures.finish_reason = "stop"
             self._finish(job, flush=False)
         elif full:
             self._finish(job)
+        return first
 
     def _stopping(self, job: Job) -> bool:
         """Whether the answer was asked to stop; an answer that cannot say has failed."""
@@ -385,32 +482,6 @@ class BatchEngine:
         """End one answer with the reason it failed; the others go on as if it never came."""
         log.warning("answer failed alone: %s", error, exc_info=error.__cause__)
         self._finish(job, flush=False, error=error)
-
-    def _pick(self, job: Job, index: int) -> int:
-        """The next token from the logits of batch row `index`.
-
-        At temperature 0 with no bias, penalty or grammar (no sampler chain), the first of
-        the highest logits, as llama.cpp's greedy sampler picks it; read in place, without
-        the array of every token's (id, logit, p) that llama_sampler_sample builds first
-        (docs/decisions/engine-greedy-pick.md).
-        """
-        if job.sampler is None:
-            return int(self._logits(index).argmax())
-        return job.sampler.sample(self.ctx, index)
-
-    def _logits(self, index: int) -> np.ndarray:
-        """The logits of batch row `index`, in place: valid until the next decode."""
-        logits = lc.llama_get_logits_ith(self.ctx, index)
-        return np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
-
-    def _piece(self, token: int, special: bool = False) -> bytes:
-        """A token's bytes; a control token's (end of turn) are empty unless `special`."""
-        buf = self._piece_buffer
-        size = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, special)
-        if size < 0:
-            buf = ctypes.create_string_buffer(-size)
-            size = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, special)
-        return buf.raw[:size]
 
     def _finish(self, job: Job, *, flush: bool = True, error: BaseException | None = None):
         if job.done:

@@ -30,6 +30,7 @@ class LlamaModel:
         kv_cache_type: str = "f16",
         flash_attention: bool = False,
         chat_template: str = "",
+        kv_cache_tokens: int | None = None,
     ):
         threads = n_threads or os.cpu_count() or 1
         # This Llama object loads the weights and serves tokenizing and templates; its own
@@ -62,6 +63,7 @@ class LlamaModel:
             kv_type=options.KV_CACHE_TYPES[kv_cache_type],
             flash_attn=flash_attention,
             opening=self.opening(),
+            kv_pool=kv_cache_tokens,
         )
 
     def opening(self) -> list[int]:
@@ -69,6 +71,10 @@ class LlamaModel:
         one = self._tokens([{"role": "user", "content": "Hello."}])
         other = self._tokens([{"role": "user", "content": "What time is it?"}])
         return one[: common_prefix(one, other)]
+
+    def kv_tokens(self) -> tuple[int, int, int]:
+        """KV cells held, of them those kept for a next turn, and the cache's size."""
+        return self.engine.kv_tokens()
 
     def close(self) -> None:
         """Free the model's memory now, not during interpreter shutdown."""

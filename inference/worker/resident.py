@@ -143,8 +143,17 @@ class Resident:
                 queued=self.queued(),
                 tokens_per_second=self.tokens_per_second(),
                 progress=self.progress,
+                **self.kv_tokens(),
             )
         )
+
+    def kv_tokens(self) -> dict:
+        """The model's KV cache figures for the beat; none for a model without them."""
+        figures = getattr(self.model, "kv_tokens", None)  # no model, or an embedding model
+        if figures is None:
+            return {}
+        used, kept, total = figures()
+        return {"kv_tokens_used": used, "kv_tokens_kept": kept, "kv_tokens_total": total}
 
     def queued(self) -> int:
         """Answers of this worker's model waiting for a worker."""
@@ -262,6 +271,7 @@ def open_model(record, *, threads: int = 0, path: str | None = None) -> TextMode
         kv_cache_type=record.kv_cache_type,
         flash_attention=record.flash_attention,
         chat_template=record.chat_template,
+        kv_cache_tokens=record.kv_cache_tokens,
     )
 
 

@@ -53,6 +53,7 @@ class LLMModelAdmin(ShownFieldsAdmin):
                     "context_size",
                     "gpu_layers",
                     "parallel",
+                    "kv_cache_tokens",
                     "max_tokens",
                     "enabled",
                     "is_default",
@@ -110,10 +111,13 @@ class LLMModelAdmin(ShownFieldsAdmin):
         estimate = obj.memory_estimate
         if estimate is None:
             return "-"
+        if obj.kv_cache_tokens:
+            shape = f"{obj.kv_tokens} tokens shared by {obj.parallel} slots"
+        else:
+            shape = f"{obj.parallel} × {obj.context_size} tokens"
         text = (
             f"about {filesizeformat(estimate)}: file {filesizeformat(obj.size_bytes)} + f16 KV "
-            f"cache {filesizeformat(estimate - obj.size_bytes)} "
-            f"({obj.parallel} × {obj.context_size} tokens)"
+            f"cache {filesizeformat(estimate - obj.size_bytes)} ({shape})"
         )
         too_small = [
             f"{name} has {filesizeformat(total)}"

@@ -36,6 +36,14 @@ class LLMModel(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Conversations a worker decodes together in one batch.",
     )
+    kv_cache_tokens = models.PositiveIntegerField(
+        "KV cache tokens",
+        null=True,
+        blank=True,
+        help_text="Tokens of KV cache the parallel slots share, at least the context size: "
+        "many short conversations fit where a few long ones would, and an answer waits for "
+        "room. Empty: a whole context for every slot (context size × parallel).",
+    )
     max_tokens = models.PositiveIntegerField(
         default=512, help_text="Longest answer, in tokens.", validators=[MinValueValidator(1)]
     )
@@ -125,6 +133,17 @@ class LLMModel(models.Model):
         the file's own) that fails or goes over the render limits, and a role the file
         cannot take: an embedding model whose file pools no vector per input."""
         errors = {}
+        if self.kv_cache_tokens is not None:
+            if self.kv_cache_tokens < self.context_size:
+                errors["kv_cache_tokens"] = (
+                    f"At least the context size ({self.context_size}): one conversation may "
+                    "use the whole context."
+                )
+            elif self.kv_cache_tokens > self.context_size * self.parallel:
+                errors["kv_cache_tokens"] = (
+                    f"At most context size × parallel ({self.context_size * self.parallel}): "
+                    "the slots never hold more. Leave it empty for that."
+                )
         if self.kv_cache_type != "f16" and not self.flash_attention:
             errors["kv_cache_type"] = (
                 f"A {self.kv_cache_type} KV cache needs flash attention: tick it, or use f16."
@@ -188,11 +207,19 @@ class LLMModel(models.Model):
         self.cpu_unbatched_types = ",".join(info.cpu_unbatched_types)[:128]
 
     @property
+    def kv_tokens(self) -> int:
+        """Tokens of KV cache a worker allocates: the slots' shared pool, or else a whole
+        context for every slot."""
+        if self.kv_cache_tokens:
+            return max(self.kv_cache_tokens, self.context_size)
+        return self.context_size * self.parallel
+
+    @property
     def memory_estimate(self) -> int | None:
-        """Bytes a worker needs: the weights plus an f16 KV cache for every parallel slot."""
+        """Bytes a worker needs: the weights plus an f16 KV cache of kv_tokens."""
         if self.size_bytes is None or self.kv_bytes_per_token is None:
             return None
-        return self.size_bytes + self.kv_bytes_per_token * self.context_size * self.parallel
+        return self.size_bytes + self.kv_bytes_per_token * self.kv_tokens
 
     @property
     def queue_name(self) -> str:

@@ -43,6 +43,11 @@ class WorkerBeat:
     tokens_per_second: float = 0.0
     # While it fetches its model's file from the server: how far, in words.
     progress: str = ""
+    # Its KV cache, in tokens: held (by answers, and of them `kept` by finished
+    # conversations for their next turn, freed when room is needed) and allocated.
+    kv_tokens_used: int | None = None
+    kv_tokens_kept: int | None = None
+    kv_tokens_total: int | None = None
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__)

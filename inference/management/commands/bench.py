@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from inference.bench import engine as engine_bench
 from inference.bench import long_conversation, websocket_path
 from inference.bench.documents import BenchError, measure_documents
 from inference.bench.documents import table as documents_table
@@ -142,6 +143,16 @@ class Command(BaseCommand):
         parser.add_argument("--files", type=int, help="With --documents: only the first N files.")
         parser.add_argument("--questions", type=int, default=200, help="With --documents.")
         parser.add_argument(
+            "--engine",
+            action="store_true",
+            help="Instead: the batch engine alone (no server, worker or Redis) decoding N greedy "
+            "answers at once, beside llama-batched-bench on the same file (--batched-bench); "
+            "--model may be a slug or a GGUF file's path.",
+        )
+        parser.add_argument(
+            "--batched-bench", metavar="PATH", help="With --engine: llama.cpp's batched bench."
+        )
+        parser.add_argument(
             "--path",
             choices=(*PATHS, "both"),
             default="both",
@@ -157,6 +168,9 @@ class Command(BaseCommand):
             return
         if options["documents"]:
             self._documents(as_json, options)
+            return
+        if options["engine"]:
+            self._engine(model, users, rounds, threads, as_json, options["batched_bench"])
             return
         if options["long_conversation"]:
             self._long_conversation(model, url, options["turns"], threads, as_json)
@@ -296,6 +310,38 @@ class Command(BaseCommand):
             "full_window_tokens",
         ):
             self.stdout.write(f"{key:>22}  {figures[key]}")
+
+    def _engine(self, model, users, rounds, threads, as_json, batched_bench) -> None:
+        if not batched_bench:
+            raise CommandError("--engine needs --batched-bench PATH (make llama-tools builds it).")
+        if model and os.path.isfile(model):
+            path = model
+        else:
+            query = LLMModel.objects.all()
+            record = (
+                query.filter(slug=model).first() if model else query.filter(is_default=True).first()
+            )
+            if record is None:
+                raise CommandError(f"No model {model or '(default)'}: give a slug or a GGUF path.")
+            path = record.path
+        counts = [int(n) for n in users.split(",") if n.strip()]
+        try:
+            rows = engine_bench.measure(
+                path,
+                counts,
+                batched_bench,
+                rounds=rounds,
+                threads=threads,
+                log=lambda line: self.stderr.write(line),
+            )
+        except engine_bench.EngineBenchError as exc:
+            raise CommandError(str(exc)) from exc
+        if as_json:
+            self.stdout.write(json.dumps(rows, indent=2))
+            return
+        self.stdout.write(f"model {path}")
+        for line in engine_bench.table(rows):
+            self.stdout.write(line)
 
     def _pages(self, as_json: bool, options: dict) -> None:
         figures = measure_pages(
