@@ -101,4 +101,7 @@ def test_the_decoder_does_not_import_the_model():
         "arriving_group",
         "sampler_chain",
         "token_logprobs",
+        "batch_rows",
+        "output_logits",
+        "pieces",
     }

@@ -13,6 +13,7 @@ from django.core.management import call_command
 
 from inference.bench import engine as engine_bench
 
+# The kit beside the checkout (../shared/gpu), as the issue provides it to tests and CI.
 MAKE_MODEL = Path(__file__).resolve().parents[3] / "shared" / "gpu" / "make_model.py"
 KEYS = {
     "users",
@@ -28,6 +29,8 @@ KEYS = {
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> str:
+    if not MAKE_MODEL.is_file():
+        pytest.skip(f"{MAKE_MODEL} is not there: this checkout is not beside ../shared")
     path = tmp_path_factory.mktemp("tiny") / "tiny.gguf"
     subprocess.run(
         [sys.executable, str(MAKE_MODEL), "gen", "--shape", "tiny", "--out", str(path)],
@@ -95,7 +98,9 @@ def test_the_engine_is_measured_round_by_round_against_the_reference(tiny_model,
         assert row["python_us_per_answer_step"] > 0
     args = (stand_in.parent / "args").read_text().splitlines()
     assert len(args) == 6  # a run per answer count per round
-    assert "-npl 4" in args[1] and "-npl 1" in args[2]
+    # One engine at a time: every round of one answer count, then the next count's.
+    assert all("-npl 1 " in line for line in args[:3])
+    assert all("-npl 4 " in line for line in args[3:])
 
 
 def test_a_missing_reference_is_refused_before_anything_loads(tiny_model, tmp_path):
