@@ -89,8 +89,11 @@ class ChatShape:
                 piece = {"index": event.index, "function": _function_piece(event)}
                 if isinstance(event, CallStart):
                     piece.update(id=event.id, type="function")
-                if deltas and "tool_calls" in deltas[-1]:
-                    deltas[-1]["tool_calls"].append(piece)
+                # One piece per call in a chunk, as OpenAI streams them: a client that
+                # reads each chunk's piece of call 0 (tool_calls[0]) misses no arguments.
+                last = deltas[-1].get("tool_calls") if deltas else None
+                if last is not None and all(p["index"] != event.index for p in last):
+                    last.append(piece)
                 else:
                     deltas.append({"tool_calls": [piece]})
         return deltas

@@ -366,3 +366,30 @@ def test_a_template_with_tools_renders_them_and_its_calls_are_read(
     assert final.choices[0].message.content
     # Without the tools (tool_choice none), with the call and its result.
     assert plain.usage.prompt_tokens + 20 < final.usage.prompt_tokens < reply.usage.prompt_tokens
+
+
+def test_a_calls_start_and_its_first_arguments_come_in_chunks_of_their_own():
+    """When one piece of text holds a call's name and the start of its arguments, the
+    stream sends them as OpenAI does: a chunk per piece of a call, never two pieces of one
+    call in a chunk (a client reading `tool_calls[0]` of each chunk lost the arguments'
+    start: a test that streamed a call failed about one run in four)."""
+    from types import SimpleNamespace
+
+    from webui.api.generation import Update
+    from webui.api.shapes import ChatShape
+
+    run = SimpleNamespace(model=SimpleNamespace(sha256="ab" * 32), legacy=False)
+    shape = ChatShape("chatcmpl-1", 0, SimpleNamespace(model="m"), run)
+    events = [
+        CallStart(0, "call_a", "get_weather"),
+        Arguments(0, '{"city'),
+        CallStart(1, "call_b", "get_time"),
+        Arguments(1, "{}"),
+    ]
+    chunks = shape.chunks(Update(0, events))
+    pieces = [chunk["choices"][0]["delta"]["tool_calls"] for chunk in chunks]
+    assert [[(p["index"], p["function"]["arguments"]) for p in piece] for piece in pieces] == [
+        [(0, "")],
+        [(0, '{"city'), (1, "")],
+        [(1, "{}")],
+    ]
