@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 
 # Long enough for any view to catch up after the final message is in the database.
 KEEP_SECONDS = 3600
+# A deleted answer's stop flag: its worker hears the announcement at once and reads every
+# flag it watches every few seconds (inference.worker.stop_watch); a queued one is never
+# claimed (answers.claim). The flag outlives neither: an answer that ended just as it was
+# deleted leaves no flag behind for long.
+DELETED_STOP_SECONDS = 60
 # Keys one DEL command takes, in a deletion of many messages.
 _KEYS_PER_COMMAND = 1000
 
@@ -121,8 +126,8 @@ def forget_deleted(message_ids: list[int], *, active: list[int] | None = None) -
     """Drop what Redis holds for these deleted messages, in one round trip.
 
     Their text, logprobs and stop flags go, except for `active` answers (still being written when
-    deleted): their workers are told to stop, and the flag (no text) stays until it
-    expires, for a worker that missed the announcement. If Redis is away, the keys
+    deleted): their workers are told to stop, and the flag (no text) stays for
+    DELETED_STOP_SECONDS, for a worker that missed the announcement. If Redis is away, the keys
     expire on their own.
     """
     writing = set(active or ())
@@ -132,7 +137,7 @@ def forget_deleted(message_ids: list[int], *, active: list[int] | None = None) -
     for start in range(0, len(gone), _KEYS_PER_COMMAND):
         pipe.delete(*gone[start : start + _KEYS_PER_COMMAND])
     for message_id in writing:
-        pipe.set(stop_key(message_id), b"1", ex=KEEP_SECONDS)
+        pipe.set(stop_key(message_id), b"1", ex=DELETED_STOP_SECONDS)
         pipe.publish(keys.stops_channel(), str(message_id))
     try:
         pipe.execute()

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from webui.chat.models import Conversation, Message
@@ -36,14 +37,16 @@ def tab_opened(conversation_id: int) -> None:
 
 
 def tab_closed(conversation_id: int) -> None:
-    """Count a socket closed; the last one closing starts the grace period.
+    """Count a socket closed; the last one closing starts the grace period, unless its tab
+    said it left first (tab_left, whose time stands: the chat goes within seconds).
 
     One UPDATE, whose conditions read the row as it was: two tabs closing at once cannot
     both miss being the last.
     """
+    now = Value(timezone.now())
     _temporary(conversation_id).update(
         open_tabs=Case(When(open_tabs__gt=0, then=F("open_tabs") - 1), default=Value(0)),
-        left_at=Case(When(open_tabs__lte=1, then=Value(timezone.now())), default=F("left_at")),
+        left_at=Case(When(open_tabs__lte=1, then=Coalesce("left_at", now)), default=F("left_at")),
     )
 
 

@@ -81,6 +81,22 @@ class TemporaryChatTests(TestCase):
         assert not Message.objects.filter(conversation_id=conversation.pk).exists()
 
     @_homefire(**GRACE)
+    def test_a_tab_that_said_it_left_is_not_given_the_grace_again_when_its_socket_closes(self):
+        conversation = self._start()
+        temporary.tab_opened(conversation.pk)
+        conversation.refresh_from_db()
+        session = {}
+        temporary.tab_left(conversation, session, at_once=False)  # pagehide's beacon
+        conversation.refresh_from_db()
+        said = conversation.left_at
+        assert said is not None and said <= timezone.now() - timedelta(seconds=59)
+        temporary.tab_closed(conversation.pk)  # then its socket closes
+        conversation.refresh_from_db()
+        assert (conversation.open_tabs, conversation.left_at) == (0, said)
+        assert temporary.delete_left(timezone.now() + timedelta(seconds=2)) == 1
+        assert session[temporary.ENDED_KEY] == [conversation.pk]
+
+    @_homefire(**GRACE)
     def test_one_never_opened_goes_after_the_grace_and_a_busy_one_waits_for_its_answer(self):
         conversation = self._start()
         conversation.messages.filter(role="assistant").update(status=Message.Status.STREAMING)
