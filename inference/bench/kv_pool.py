@@ -22,6 +22,7 @@ import llama_cpp as lc
 from inference.engine.contract import Figures, Sampling
 from inference.engine.jobs import Job
 from inference.engine.llama import LlamaModel
+from webui.registry.paths import bundled_model_path
 
 LONG_CONVERSATION = 4000  # tokens: prompt and answer together
 
@@ -87,8 +88,6 @@ def _one(path: str, parallel: int, context: int, pool: int | None, threads: int)
 
 
 def memory(args) -> None:
-    from webui.registry.paths import bundled_model_path
-
     path = str(bundled_model_path())
     rows = []
     for pool in (None, args.pool):
@@ -114,8 +113,6 @@ def memory(args) -> None:
 def agreement(args) -> None:
     """Each question alone, then `together` at a time, greedy, with the pool on (and with
     a cache per slot, the control): how many answers differ, and where they part."""
-    from webui.registry.paths import bundled_model_path
-
     path = str(bundled_model_path())
     subjects = ["the sea", "a city", "bread", "winter", "a robot", "music", "trees", "time"]
     asks = ["Write a short poem about", "Explain", "Tell me three facts about", "Describe"]

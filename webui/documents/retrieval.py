@@ -102,10 +102,11 @@ def rankings(found_by_words, vector, model, document_ids, *, k: int = 5) -> dict
     pool = [pk for pk, _ in found_by_words]
     ranked = {"words": pool[:candidates]}
     if vector is not None:
-        nearest = search_vectors.search(vector, model.pk, document_ids, limit=candidates)
-        ranked["meaning"] = [pk for pk, _ in nearest]
-        among = search_vectors.rank_among(vector, model.pk, pool)
-        ranked["meaning_among_words"] = [pk for pk, _ in among[:candidates]]
+        nearest = search_vectors.search(
+            vector, model.pk, document_ids, limit=candidates, candidates=pool
+        )
+        ranked["meaning"] = [pk for pk, _ in nearest.among_documents]
+        ranked["meaning_among_words"] = [pk for pk, _ in nearest.among_candidates[:candidates]]
     return ranked
 
 

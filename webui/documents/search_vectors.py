@@ -55,42 +55,45 @@ _cache: dict[str, _Loaded] = {}
 _lock = threading.Lock()
 
 
+@dataclass(frozen=True)
+class Nearest:
+    """What one search found: (passage id, cosine), nearest first."""
+
+    among_documents: list[tuple[int, float]]  # the nearest of the documents searched
+    among_candidates: list[tuple[int, float]]  # the candidates given, all in that order
+
+
 def search(
-    query_vector: np.ndarray, model_id: int, document_ids, *, limit: int
-) -> list[tuple[int, float]]:
-    """(passage id, cosine) of the passages of `document_ids` embedded by `model_id`,
-    nearest first."""
+    query_vector: np.ndarray, model_id: int, document_ids, *, limit: int, candidates=()
+) -> Nearest:
+    """The passages of `document_ids` embedded by `model_id` nearest to the query (at most
+    `limit`), and `candidates` (passage ids another search found) in the query's order:
+    one product over the matrix serves both."""
     vectors = _loaded().models.get(model_id)
-    if vectors is None or not len(document_ids):
-        return []
-    allowed = np.flatnonzero(np.isin(vectors.documents, np.asarray(list(document_ids))))
-    if not allowed.size:
-        return []
-    # One product over the whole matrix, then the allowed passages: cheaper than copying
-    # their rows out of it first.
-    nearness = vectors.nearness(query_vector)
+    nearness = vectors.nearness(query_vector) if vectors is not None else None
     if nearness is None:
-        return []
-    scores = nearness[allowed]
-    top = min(limit, allowed.size)
-    best = np.argpartition(-scores, top - 1)[:top]
-    best = best[np.argsort(-scores[best], kind="stable")]
-    return [(int(vectors.ids[allowed[i]]), float(scores[i])) for i in best]
+        return Nearest([], [])
+    return Nearest(
+        _nearest_of(vectors, nearness, vectors.documents, document_ids, limit),
+        _nearest_of(vectors, nearness, vectors.ids, candidates, None),
+    )
 
 
-def rank_among(query_vector: np.ndarray, model_id: int, passage_ids) -> list[tuple[int, float]]:
-    """(passage id, cosine) of these passages (those embedded by `model_id`), nearest
-    first: the meaning's order among candidates another search found."""
-    vectors = _loaded().models.get(model_id)
-    if vectors is None or not len(passage_ids):
+def _nearest_of(vectors, nearness, column, wanted, limit) -> list[tuple[int, float]]:
+    """(passage id, cosine), nearest first, of the rows whose `column` is in `wanted`:
+    the first `limit` of them (None: all)."""
+    wanted = np.asarray(list(wanted), dtype=np.int64)
+    rows = np.flatnonzero(np.isin(column, wanted)) if wanted.size else np.zeros(0, np.int64)
+    if not rows.size:
         return []
-    chosen = np.flatnonzero(np.isin(vectors.ids, np.asarray(list(passage_ids), dtype=np.int64)))
-    nearness = vectors.nearness(query_vector) if chosen.size else None
-    if nearness is None:
-        return []
-    scores = nearness[chosen]
-    order = np.argsort(-scores, kind="stable")
-    return [(int(vectors.ids[chosen[i]]), float(scores[i])) for i in order]
+    scores = nearness[rows]
+    if limit is not None and limit < rows.size:
+        # Only the best `limit` sorted: cheaper than sorting every allowed passage.
+        best = np.argpartition(-scores, limit - 1)[:limit]
+        best = best[np.argsort(-scores[best], kind="stable")]
+    else:
+        best = np.argsort(-scores, kind="stable")
+    return [(int(vectors.ids[rows[i]]), float(scores[i])) for i in best]
 
 
 def covers(model_id: int, document_ids) -> bool:
