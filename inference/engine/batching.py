@@ -19,10 +19,10 @@ from collections.abc import Iterator
 
 import llama_cpp as lc
 
-from inference.engine import sampler_chain, token_logprobs
+from inference.engine import sampler_chain, slot_caches, token_logprobs
 from inference.engine.arriving_group import ArrivingGroup
 from inference.engine.batch_rows import BatchRows
-from inference.engine.contract import AnswerFailed, GaveWay, common_prefix
+from inference.engine.contract import AnswerFailed, GaveWay
 from inference.engine.jobs import (
     BACKGROUND_CHUNK,
     Job,
@@ -41,9 +41,6 @@ log = logging.getLogger(__name__)
 _END = object()
 UNLOADED = "The model was unloaded while this answer was being written."
 GAVE_WAY = "An answer came: background work gives way to it."
-# A free slot whose cache shares at least this many tokens with a new prompt is reused;
-# below it, the lowest free slot is taken (see BatchEngine._slot_for).
-REUSE_MIN_TOKENS = 64
 # After a step that gave an answer its first token, the decoder steps aside this long, so
 # that the answer's thread, Redis and the web server have a core to deliver it: on a CPU
 # the next step's threads take every core. Once per answer
@@ -257,22 +254,24 @@ class BatchEngine:
             if not ready:
                 return
             job = next_fair(ready, self.last_turn)
-            if self.pooled and not self._room_for(job):
+            if self.pooled and not slot_caches.room_for(job, self.slots, self.n_ctx, self.kv_total):
                 return  # it waits for answers to end; none behind it passes it
             self.waiting.remove(job)
             self.last_turn[job.user] = next(self.turn)
             tokens = job.prompt.tokens
-            slot, shared = self._slot_for(tokens, free)
+            slot, shared = slot_caches.slot_for(tokens, free)
             keep = min(shared, len(tokens) - 1)
             if keep < len(tokens) - 1 and (holder := family_holder(job, self.slots, slot)):
-                keep = self._copy(holder, slot, len(tokens) - 1)
+                keep = slot_caches.copy(self.memory, holder, slot, len(tokens) - 1)
             lc.llama_memory_seq_rm(self.memory, slot.seq, keep, -1)
             del slot.tokens[keep:]
             job.pending = list(tokens[keep:])
             job.slot, slot.job, slot.family = slot, job, job.family
             self._admitted_at[slot.seq] = self.last_turn[job.user]
             if self.pooled:
-                self._make_room()
+                slot_caches.make_room(
+                    self.memory, self.slots, self.n_ctx, self.kv_total, self._admitted_at
+                )
             job.figures.prompt_tokens = len(tokens)
             job.figures.cached_tokens = keep
             job.figures.finish_reason = "length"
@@ -287,76 +286,15 @@ class BatchEngine:
                 self._fail(job, failed("reading its stop sequences", exc))
 
     def kv_tokens(self) -> tuple[int, int, int]:
-        """KV cells held, of them those kept by finished conversations for their next turn
-        (freed when room is needed), and the cache's size. Read from any thread.
-
-        Answers of one family share their prompt's cells; they are counted once per answer.
-        """
-        held = kept = 0
-        for slot in self.slots:
-            n = len(slot.tokens)
-            held += n
-            kept += 0 if slot.job else n
-        return held, kept, self.kv_total
-
-    def _need(self, job: Job) -> int:
-        """The cells an answer may come to hold: its prompt and its longest answer."""
-        longest = min(job.sampling.max_tokens, job.prompt.max_tokens)
-        return min(self.n_ctx, len(job.prompt.tokens) + longest)
-
-    def _room_for(self, job: Job) -> bool:
-        """Whether the pool holds what this answer and every answer in a slot may need.
-
-        llama.cpp's server admits by the context alone and, when a shared cache runs out,
-        fails every answer in the step; here an answer starts only when it can finish.
-        """
-        taken = sum(max(self._need(s.job), len(s.tokens)) for s in self.slots if s.job)
-        return taken + self._need(job) <= self.kv_total
-
-    def _make_room(self) -> None:
-        """Free the caches of slots without a job, least recently used first, until every
-        answer in a slot can grow to what it may need (_room_for made sure they can)."""
-        held = sum(len(slot.tokens) for slot in self.slots)
-        growth = sum(max(0, self._need(s.job) - len(s.tokens)) for s in self.slots if s.job)
-        idle = [slot for slot in self.slots if slot.job is None and slot.tokens]
-        for slot in sorted(idle, key=lambda slot: self._admitted_at[slot.seq]):
-            if held + growth <= self.kv_total:
-                return
-            held -= len(slot.tokens)
-            lc.llama_memory_seq_rm(self.memory, slot.seq, 0, -1)
-            slot.tokens.clear()
-
-    def _copy(self, source: Slot, dest: Slot, keep: int) -> int:
-        """Copy the first `keep` tokens of one slot's cache into another's; return `keep`.
-
-        With a cache per sequence llama.cpp copies whole caches only (and does it at the
-        next decode): the copy is cut back to `keep` after.
-        """
-        lc.llama_memory_seq_rm(self.memory, dest.seq, 0, -1)
-        lc.llama_memory_seq_cp(self.memory, source.seq, dest.seq, -1, -1)
-        dest.tokens[:] = source.tokens[:keep]
-        return keep
-
-    @staticmethod
-    def _slot_for(tokens: list[int], free: list[Slot]) -> tuple[Slot, int]:
-        """The free slot whose cache holds the longest prefix of this prompt, when that is
-        a real saving (a follow-up turn), otherwise the lowest free slot; and how many
-        tokens of the prompt its cache holds.
-
-        llama.cpp decodes sequences with separate caches together only when their ids are
-        consecutive: slots 0, 1, 3 take two passes over the weights per step, 0, 1, 2 one.
-        Filling the lowest slots first keeps the busy ones together.
-        """
-        shared = [common_prefix(slot.tokens, tokens) for slot in free]
-        best = max(range(len(free)), key=shared.__getitem__)
-        chosen = best if shared[best] >= REUSE_MIN_TOKENS else 0
-        return free[chosen], shared[chosen]
+        """KV cells held, of them those kept by finished conversations for their next turn,
+        and the cache's size (slot_caches.tokens_held). Read from any thread."""
+        return (*slot_caches.tokens_held(self.slots), self.kv_total)
 
     def _step(self) -> None:
         """Decode one batch: a token per generating job, and prompt chunks in the room left.
 
         The batch lists sequences in slot order, so that llama.cpp can put them all in one
-        pass (it needs consecutive sequence ids; see _slot_for).
+        pass (it needs consecutive sequence ids; see slot_caches.slot_for).
         """
         for job in [s.job for s in self.slots if s.job and self._stopping(s.job)]:
             if not job.done:

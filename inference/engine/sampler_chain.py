@@ -26,7 +26,7 @@ class SamplingRefused(ValueError):
 
 def needs_chain(sampling: Sampling) -> bool:
     """Whether the answer needs llama.cpp's samplers: at temperature 0, one without logit
-    biases, penalties or a grammar takes the highest logit in place (see BatchEngine._pick)."""
+    biases, penalties or a grammar takes the highest logit in place (see OutputLogits.greedy)."""
     return (
         sampling.temperature > 0
         or bool(sampling.logit_bias or sampling.grammar)

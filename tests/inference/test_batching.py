@@ -107,17 +107,17 @@ def test_waiting_answers_are_admitted_round_robin_by_user_and_chat_first():
 
 
 def test_a_new_prompt_takes_the_lowest_free_slot_unless_another_holds_its_history():
-    from inference.engine.batching import REUSE_MIN_TOKENS, BatchEngine
     from inference.engine.jobs import Slot
+    from inference.engine.slot_caches import REUSE_MIN_TOKENS, slot_for
 
     header = list(range(10))  # what every prompt shares: the template's opening
     history = list(range(100, 100 + REUSE_MIN_TOKENS + 20))
     free = [Slot(1, tokens=header + [7, 8]), Slot(3, tokens=header + history)]
     # Sharing only the opening is not worth splitting the busy slots (1 is the lowest).
-    assert BatchEngine._slot_for(header + [9], free) == (free[0], len(header))
+    assert slot_for(header + [9], free) == (free[0], len(header))
     # A follow-up turn goes back to the slot that holds its conversation.
     follow_up = header + history + [5, 6]
-    assert BatchEngine._slot_for(follow_up, free) == (free[1], len(header + history))
+    assert slot_for(follow_up, free) == (free[1], len(header + history))
 
 
 def test_every_slot_starts_with_the_opening_all_prompts_share():

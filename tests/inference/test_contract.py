@@ -104,4 +104,5 @@ def test_the_decoder_does_not_import_the_model():
         "batch_rows",
         "output_logits",
         "pieces",
+        "slot_caches",
     }

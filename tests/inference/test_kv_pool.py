@@ -11,6 +11,7 @@ import pytest
 from inference.engine.contract import Figures, Sampling
 from inference.engine.jobs import Job
 from inference.engine.llama import LlamaModel
+from inference.engine.slot_caches import need
 from webui.registry.bundled import bundled_model_path
 
 CONTEXT, PARALLEL, POOL = 512, 4, 768
@@ -97,7 +98,7 @@ def test_an_answer_that_needs_more_than_is_free_waits_and_runs_when_room_comes(m
 
     long = _job(model, COUNTING, 2000, raw=True)  # needs the whole context: 512 of 768
     later = _job(model, question, 300)  # needs its prompt and 300 more
-    assert engine._need(long) + engine._need(later) > POOL
+    assert need(long, engine.n_ctx) + need(later, engine.n_ctx) > POOL
     texts: dict = {}
     threads = [_start(model, long, texts)]
     _wait(lambda: long.figures.completion_tokens > 0)
