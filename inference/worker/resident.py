@@ -57,6 +57,7 @@ class Resident:
         self.error = ""  # why it cannot serve (state "failed"), or why an order failed
         self.progress = ""  # how far the fetch of its model's file is, while it lasts
         self.active: set[int] = set()
+        self._queued = 0  # answers of its model waiting, as last read (see queued)
         # (time, tokens) of answers that ended, for tokens per second over the last minute.
         self.finished: deque = deque()
         self.machine = StateMachine(state)
@@ -128,15 +129,20 @@ class Resident:
             self._beat()
 
     def _beat(self) -> None:
+        # The time before the answers: every answer claimed before `seen` is in the list
+        # (housekeeping ends one missing from a beat seen after its claim, webui.chat.reaper).
+        seen = presence.now()
+        with self._lock:
+            active = sorted(self.active)
         presence.beat(
             presence.WorkerBeat(
                 name=self.name,
                 host=socket.gethostname(),
                 model=self.model_slug,
-                state=self.machine.shown(answering=bool(self.active)),
+                state=self.machine.shown(answering=bool(active)),
                 device=self.device,
-                active_messages=sorted(self.active),
-                seen=presence.now(),
+                active_messages=active,
+                seen=seen,
                 error=self.error,
                 memory_total=self.memory_total,
                 memory_free=self.memory_free,
@@ -156,10 +162,19 @@ class Resident:
         return {"kv_tokens_used": used, "kv_tokens_kept": kept, "kv_tokens_total": total}
 
     def queued(self) -> int:
-        """Answers of this worker's model waiting for a worker."""
+        """Answers of this worker's model waiting for a worker; while the database is out
+        of reach, the last count: the beat goes on, since it says the worker is alive, and
+        a worker that looked dead would have the answers it is writing failed."""
+        from django.db import DatabaseError, close_old_connections
+
         from webui.chat import selectors
 
-        return selectors.queued_count(self.model_slug)
+        try:
+            self._queued = selectors.queued_count(self.model_slug)
+        except DatabaseError as exc:
+            log.warning("heartbeat: the queue's length not read (%s); beating on", exc)
+            close_old_connections()  # the broken connection goes; the next beat opens one
+        return self._queued
 
     def tokens_per_second(self, window: float = 60.0) -> float:
         """Tokens written by the answers that ended in the last `window` seconds, per second."""

@@ -101,3 +101,35 @@ def test_heartbeat_carries_memory_queue_and_speed(bundled_model, admin_user):
         assert worker.tokens_per_second() == 0
     finally:
         presence.forget("unit@test:1")
+
+
+@pytest.mark.django_db(transaction=True)  # the beat closes the broken connection
+def test_the_heartbeat_goes_on_while_the_database_is_out_of_reach(
+    bundled_model, admin_user, monkeypatch
+):
+    """A worker cut off from its database still beats (it is alive, writing answers), with
+    the queue's length as last read: a worker that stopped beating would have the answers
+    it writes failed by housekeeping."""
+    from django.db import OperationalError
+
+    from webui.chat import selectors
+
+    conversation = Conversation.objects.create(owner=admin_user, model=bundled_model)
+    Message.objects.create(
+        conversation=conversation, role="assistant", status="queued", model=bundled_model
+    )
+    worker = Resident(name="cut@test:1", model_slug=bundled_model.slug, device="CPU", state="ready")
+    try:
+        worker.beat()
+
+        def away(slug):
+            raise OperationalError("could not connect to server: Connection refused")
+
+        monkeypatch.setattr(selectors, "queued_count", away)
+        presence.forget("cut@test:1")
+        with worker.serving(4242):
+            worker.beat()
+            (beat,) = [w for w in presence.live_workers() if w.name == "cut@test:1"]
+        assert beat.queued == 1 and beat.active_messages == [4242]
+    finally:
+        presence.forget("cut@test:1")

@@ -81,6 +81,12 @@ def is_alive(name: str) -> bool:
     return bool(name) and bool(client().exists(PREFIX + name))
 
 
+def beat_of(name: str) -> WorkerBeat | None:
+    """The worker's last beat, or None when it stopped beating (or never did)."""
+    raw = client().get(PREFIX + name) if name else None
+    return WorkerBeat.from_dict(json.loads(raw)) if raw else None
+
+
 # Drop from the set the names whose heartbeat expired, unless one beat again meanwhile.
 _DROP_EXPIRED = """
 for i = 2, #ARGV do

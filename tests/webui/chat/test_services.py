@@ -112,6 +112,58 @@ def test_orphaned_answer_is_failed_with_a_reason(alice, bundled_model, sent_task
     assert "worker stopped" in answer.error
 
 
+def test_an_answer_its_live_worker_let_go_is_failed_and_one_it_writes_is_left(
+    alice, bundled_model, sent_tasks
+):
+    """A worker whose database stayed away longer than it retries drops the answer from
+    its beats while it keeps beating: the reaper ends it, with the text Redis holds."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webui.chat import streambuffer
+    from webui.registry import presence
+
+    def beat(name: str, active: list[int], seen: float) -> None:
+        presence.beat(
+            presence.WorkerBeat(
+                name=name,
+                host="h",
+                model=bundled_model.slug,
+                state="ready",
+                device="CPU",
+                active_messages=active,
+                seen=seen,
+            )
+        )
+
+    written, let_go = [
+        services.conversation_start(owner=alice, content=f"hi {n}").messages.get(role="assistant")
+        for n in (1, 2)
+    ]
+    answers.claim(message_id=written.pk, worker="busy@here:1")
+    answers.claim(message_id=let_go.pk, worker="gave-up@here:2")
+    long_ago = timezone.now() - timedelta(minutes=5)
+    Message.objects.filter(pk__in=[written.pk, let_go.pk]).update(started_at=long_ago)
+    streambuffer.append(let_go.pk, "The whole answer.")
+    try:
+        # A beat from before the claim says nothing about the answer: left alone.
+        beat("gave-up@here:2", [], long_ago.timestamp() - 1)
+        beat("busy@here:1", [written.pk], presence.now())
+        assert reaper.reap_orphans() == []
+        beat("gave-up@here:2", [], presence.now())
+        assert reaper.reap_orphans() == [let_go.pk]
+    finally:
+        presence.forget("busy@here:1")
+        presence.forget("gave-up@here:2")
+        streambuffer.forget(let_go.pk)
+    let_go.refresh_from_db()
+    assert (let_go.status, let_go.content) == (Message.Status.FAILED, "The whole answer.")
+    assert "could not store this answer's end" in let_go.error
+    written.refresh_from_db()
+    assert written.status == Message.Status.STREAMING
+
+
 def test_stop_reaches_an_answer_claimed_after_it_was_read(alice, bundled_model, sent_tasks):
     from webui.chat import streambuffer
 
