@@ -114,6 +114,9 @@ def keep_database_connections() -> None:
         return
     # Connections read their settings when they open: every later one in every thread.
     database = connections.settings[DEFAULT_DB_ALIAS]
+    # Each thread its own connection, kept: not the web server's pool of PostgreSQL
+    # connections (webui/settings.py), which Django does not combine with kept ones.
+    database.get("OPTIONS", {}).pop("pool", None)
     database["CONN_MAX_AGE"] = WORKER_CONN_MAX_AGE
     database["CONN_HEALTH_CHECKS"] = True
 
