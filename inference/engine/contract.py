@@ -7,6 +7,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# An answer's place in the group of answers queued together with it (0: first), how many
+# were queued behind it, and the group's id (none from older web processes); see
+# inference.engine.arriving_group.
+Arrival = tuple[int, int] | tuple[int, int, str]
+
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     """How many tokens two sequences share from their start."""
@@ -141,7 +146,7 @@ class TextModel(Protocol):
         user: str = "",
         priority: int = 0,
         every: Callable[[], float] | None = None,
-        arrival: tuple[int, int] = (0, 0),
+        arrival: Arrival = (0, 0),
         family: str = "",
     ) -> Iterator[str]:
         """Yield the answer's text as it is decoded, counting it in `figures`.

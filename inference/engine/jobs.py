@@ -6,7 +6,14 @@ import codecs
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from inference.engine.contract import AnswerFailed, Figures, Prompt, Sampling, common_prefix
+from inference.engine.contract import (
+    AnswerFailed,
+    Arrival,
+    Figures,
+    Prompt,
+    Sampling,
+    common_prefix,
+)
 from inference.engine.mailbox import Mailbox
 from inference.engine.stopping import StopScanner
 
@@ -42,9 +49,10 @@ class Job:
     # How long the answer's thread may sleep between takes of its text; None (or 0):
     # wake at every token.
     every: Callable[[], float] | None = None
-    # Its place in a group of answers queued together (0: first) and how many were queued
-    # behind it; the first of a group waits for the rest (see inference.engine.arriving_group).
-    arrival: tuple[int, int] = (0, 0)
+    # Its place in a group of answers queued together (0: first), how many were queued
+    # behind it and the group's id; the first of a group waits for the rest (see
+    # inference.engine.arriving_group).
+    arrival: Arrival = (0, 0)
     # Answers of one family share one prompt: read once, its cache copied to the others.
     family: str = ""
     out: Mailbox = field(default_factory=Mailbox)

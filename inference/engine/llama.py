@@ -11,7 +11,14 @@ from llama_cpp import Llama
 
 from inference.engine import options
 from inference.engine.batching import BatchEngine
-from inference.engine.contract import Figures, Prompt, PromptTooLong, Sampling, common_prefix
+from inference.engine.contract import (
+    Arrival,
+    Figures,
+    Prompt,
+    PromptTooLong,
+    Sampling,
+    common_prefix,
+)
 from inference.engine.jobs import Job
 from inference.engine.template import ChatTemplate
 
@@ -205,7 +212,7 @@ class LlamaModel:
         user: str = "",
         priority: int = 0,
         every: Callable[[], float] | None = None,
-        arrival: tuple[int, int] = (0, 0),
+        arrival: Arrival = (0, 0),
         family: str = "",
     ) -> Iterator[str]:
         """Yield the answer's text as it is decoded, beside whatever else is being decoded.

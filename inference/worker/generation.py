@@ -8,6 +8,7 @@ from django.db import DatabaseError, close_old_connections
 
 from inference.engine.contract import (
     AnswerFailed,
+    Arrival,
     Figures,
     PromptRefused,
     PromptTooLong,
@@ -42,7 +43,7 @@ def generate_reply(
     model: TextModel,
     worker_name: str,
     model_slug: str | None = None,
-    arrival: tuple[int, int] = (0, 0),
+    arrival: Arrival = (0, 0),
     started: Callable[[], None] | None = None,
 ) -> str | None:
     """Generate one queued answer; return its final status, or None if it was not ours

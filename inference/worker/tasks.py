@@ -4,6 +4,7 @@ import logging
 
 from django.db import close_old_connections
 
+from inference.engine.contract import Arrival
 from inference.worker import (
     embedding,  # noqa: F401  (registers the embeddings task)
     generation,
@@ -19,9 +20,10 @@ log = logging.getLogger(__name__)
 
 # The name is the one queued messages and the web process send (webui.chat.dispatch).
 @app.task(name="inference.tasks.generate_reply")
-def generate_reply(message_id: int, arrival: tuple[int, int] = (0, 0)) -> str | None:
-    """`arrival`: the question's place in the group that arrived with it, and how many of
-    that group were stored behind it (see webui.chat.arrival_order)."""
+def generate_reply(message_id: int, arrival: Arrival = (0, 0)) -> str | None:
+    """`arrival`: the question's place in the group that arrived with it, how many of that
+    group were stored behind it and the group's id (see webui.chat.arrival_order); tasks
+    queued by older web processes carry no id."""
     worker = resident.current()
     try:
         if not worker.takes_answers() and _hand_back(worker, message_id):

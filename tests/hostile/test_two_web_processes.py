@@ -176,8 +176,8 @@ def test_questions_arriving_on_both_processes_are_decoded_together(two_servers, 
     """Two questions on each server at once: the one worker decodes all four together.
 
     An arrival group is what reached one web process together (webui.chat.arrival_order
-    counts in that process's memory), so each server makes a group of two; the worker's
-    decoder counts any answer heard while it waits for a group (ArrivingGroup.heard), and
+    counts in that process's memory), so each server makes a group of two, with an id of
+    its own; the worker's decoder waits for each group whole (ArrivingGroup.heard), and
     admits every answer waiting once it stops waiting. The answers then share the decoding
     steps: each one's text is still streaming when every other's begins.
     """

@@ -10,18 +10,21 @@ with it, and how many of them wait behind it: its answer carries both to the wor
 (dispatch.enqueue_generation), which then reads the prompts of the whole group in one
 step, as llama.cpp's server does with questions that arrive together (see
 inference.engine.batching). Questions for other models are stored in the same line but are not
-counted: another worker reads them.
+counted: another worker reads them. Each group has an id of its own, so that a worker
+served by several web processes (or web hosts) tells their groups apart.
 """
 
 import asyncio
+import secrets
 import weakref
 from collections import Counter
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
 _LINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-# Set while a question is being stored: its line, its model and its place in its group.
-_PLACE: ContextVar[tuple["_Line", str, int] | None] = ContextVar("place_in_line", default=None)
+# Set while a question is being stored: its line, its model, its place in its group and
+# the group's id.
+_PLACE: ContextVar[tuple["_Line", str, int, str] | None] = ContextVar("place_in_line", default=None)
 
 
 class _Line:
@@ -31,6 +34,8 @@ class _Line:
         # the group in line now were stored (the line held none for the model before it).
         self.questions: Counter[str] = Counter()
         self.stored: Counter[str] = Counter()
+        # By model: the id of the group in line now.
+        self.group: dict[str, str] = {}
 
 
 def _line() -> _Line:
@@ -48,12 +53,14 @@ async def in_arrival_order(model: str = ""):
     `model`: the slug of the model it asks, as far as it is known on arrival.
     """
     line = _line()
+    if not line.questions[model]:
+        line.group[model] = secrets.token_hex(4)
     line.questions[model] += 1
     try:
         async with line.lock:
             # Seen by the storing code, in Django's sync thread too (sync_to_async carries
             # the context there).
-            token = _PLACE.set((line, model, line.stored[model]))
+            token = _PLACE.set((line, model, line.stored[model], line.group[model]))
             line.stored[model] += 1
             try:
                 yield
@@ -62,7 +69,7 @@ async def in_arrival_order(model: str = ""):
     finally:
         line.questions[model] -= 1
         if not line.questions[model]:
-            del line.questions[model], line.stored[model]
+            del line.questions[model], line.stored[model], line.group[model]
 
 
 async def after_arrivals() -> None:
@@ -71,11 +78,12 @@ async def after_arrivals() -> None:
         pass
 
 
-def arrival() -> tuple[int, int]:
+def arrival() -> tuple[int, int, str]:
     """The place of the question being stored now among those for its model that arrived
-    with it, and how many of them wait behind it now; (0, 0) for a lone question, or
-    outside the line."""
+    with it, how many of them wait behind it now, and their group's id; (0, 0, "") for a
+    lone question, or outside the line."""
     if (held := _PLACE.get()) is None:
-        return 0, 0
-    line, model, place = held
-    return place, line.questions[model] - 1
+        return 0, 0, ""
+    line, model, place, group = held
+    behind = line.questions[model] - 1
+    return (place, behind, group) if place or behind else (0, 0, "")

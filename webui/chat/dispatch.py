@@ -28,12 +28,13 @@ def enqueue_generation(
         # whose old stream buffer or stop flag is still in Redis.
         streambuffer.forget(message_id)
     # By name: the web process never imports the worker's code (nor llama_cpp).
-    # With its place among the questions that arrived together and how many follow it
-    # (webui.chat.arrival_order): the worker reads all their prompts in one step.
+    # With its place among the questions that arrived together, how many follow it and
+    # their group's id (webui.chat.arrival_order): the worker reads all their prompts in
+    # one step.
     app.send_task(
         GENERATE_TASK,
         args=[message_id],
-        kwargs={"arrival": [0, 0] if again else list(arrival())},
+        kwargs={"arrival": [0, 0, ""] if again else list(arrival())},
         queue=queue,
         expires=expiry_of(queued_at),
     )

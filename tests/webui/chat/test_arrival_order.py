@@ -47,14 +47,34 @@ def test_each_question_knows_its_place_among_those_for_its_model_and_how_many_fo
         return arrival()  # outside the line
 
     outside = _run_in_its_own_thread(two_groups)
-    assert seen == [
+    assert [(model, place[:2]) for model, place in seen] == [
         ("smollm2", (0, 2)),
         ("smollm2", (1, 1)),
         ("qwen", (0, 0)),
         ("smollm2", (2, 0)),
         ("smollm2", (0, 0)),
     ]
-    assert outside == (0, 0)
+    # The three that arrived together share an id; a lone question needs none.
+    group = seen[0][1][2]
+    assert len(group) == 8 and seen[1][1][2] == seen[3][1][2] == group
+    assert seen[2][1][2] == seen[4][1][2] == ""
+    assert outside == (0, 0, "")
+
+
+def test_each_group_has_an_id_of_its_own():
+    async def question():
+        async with in_arrival_order("smollm2"):
+            await asyncio.sleep(0.01)
+            return arrival()
+
+    async def two_groups_one_after_the_other():
+        first = await asyncio.gather(question(), question())
+        second = await asyncio.gather(question(), question())
+        return first + second
+
+    places = _run_in_its_own_thread(two_groups_one_after_the_other)
+    assert [place[:2] for place in places] == [(0, 1), (1, 0)] * 2
+    assert places[0][2] == places[1][2] != places[2][2] == places[3][2]
 
 
 def test_every_event_loop_has_a_line_of_its_own():
@@ -63,4 +83,4 @@ def test_every_event_loop_has_a_line_of_its_own():
             return arrival()
 
     # An asyncio lock used in a second loop would raise: each loop has its own.
-    assert _run_in_its_own_thread(store_one) == _run_in_its_own_thread(store_one) == (0, 0)
+    assert _run_in_its_own_thread(store_one) == _run_in_its_own_thread(store_one) == (0, 0, "")
