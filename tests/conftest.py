@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import summary
 from tests.browsing import browser, page  # noqa: F401  (fixtures for every folder)
 from tests.environment import ROOT, RUN_DIR, free_port
 from webui.ops import services_up
@@ -74,6 +75,10 @@ def pytest_collection_modifyitems(config, items):
         (kept if uses and not own else left).append(item)
     config.hook.pytest_deselected(items=left)
     items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    summary.write(terminalreporter)
 
 
 def database_url_for_children() -> str:

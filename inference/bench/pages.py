@@ -68,8 +68,9 @@ def populate(*, messages: int, conversations: int):
     from webui.chat.models import Conversation, Message
     from webui.registry.models import LLMModel
 
+    # With a checksum: a model without one gets a hashing job on the real queue.
     model = LLMModel.objects.create(
-        name="Bench model", slug="bench-model", path="bench.gguf", is_default=True
+        name="Bench model", slug="bench-model", path="bench.gguf", is_default=True, sha256="0" * 64
     )
     user = get_user_model().objects.create_user("bench-pages")
     rows = Conversation.objects.bulk_create(

@@ -9,23 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from tests import summary
 from tests.multihost.cluster import Cluster
 from tests.multihost.topology import Topology, unavailable
-
-REPORT: list[str] = []
 
 
 def report(line: str) -> None:
     """Print a line now and keep it for the run's summary."""
-    print(line, flush=True)
-    REPORT.append(line)
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if REPORT:
-        terminalreporter.section("multi-host topology and faults")
-        for line in REPORT:
-            terminalreporter.write_line(line)
+    summary.report("multi-host topology and faults", line)
 
 
 @pytest.fixture(scope="module")

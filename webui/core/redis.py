@@ -64,6 +64,9 @@ class keys:  # noqa: N801  (a namespace, read as `keys.stream(42)`)
     # The set of every worker that has beaten (names whose beat expired are pruned).
     WORKERS = f"{PREFIX}workers"
 
+    # A random token replaced whenever the team's policy changes (webui.team.policy_cache).
+    POLICY_VERSION = f"{PREFIX}policy-version"
+
     @staticmethod
     def worker_orders(name: str) -> str:
         """An admin's pending order to a worker."""

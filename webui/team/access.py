@@ -7,6 +7,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from webui.registry.models import LLMModel
+from webui.team import policy_cache
 from webui.team.models import Membership, ModelAccess
 
 PENDING_TEXT = (
@@ -18,7 +19,10 @@ def is_pending(user) -> bool:
     """True for an account that signed up under the approval policy and is not approved yet."""
     if not user.is_authenticated or user.is_superuser:
         return False
-    return Membership.objects.filter(user=user, status=Membership.Status.PENDING).exists()
+    return policy_cache.cached(
+        ("pending", user.pk),
+        Membership.objects.filter(user=user, status=Membership.Status.PENDING).exists,
+    )
 
 
 def is_manager(user) -> bool:
@@ -42,7 +46,9 @@ def models_for(user, role: str | None = LLMModel.Role.CHAT) -> QuerySet[LLMModel
 
 
 def may_use(user, model: LLMModel) -> bool:
-    return models_for(user).filter(pk=model.pk).exists()
+    # Keyed by what decides it: who the account is now (a manager, active) and the model.
+    key = ("may use", user.pk, is_manager(user), model.pk)
+    return policy_cache.cached(key, models_for(user).filter(pk=model.pk).exists)
 
 
 def default_model_for(user) -> LLMModel | None:

@@ -7,7 +7,8 @@ class TeamConfig(AppConfig):
     verbose_name = "Team"
 
     def ready(self) -> None:
-        from webui.team import audit, throttle
+        from webui.team import audit, policy_cache, throttle
 
         audit.connect_signals()
+        policy_cache.connect_signals()
         throttle.protect_admin_login()

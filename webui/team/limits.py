@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from webui.team import policy_cache
 from webui.team.models import Limit, UsageRecord
 
 FIELDS = ("tokens_per_day", "max_active", "requests_per_minute")
@@ -32,6 +33,10 @@ def allowance_for(user) -> Allowance:
     """A user's own value per field, else the most generous group value, else everyone's."""
     if user.is_superuser:
         return Allowance()
+    return policy_cache.cached(("allowance", user.pk), lambda: _allowance_read(user))
+
+
+def _allowance_read(user) -> Allowance:
     rows = list(
         Limit.objects.filter(
             Q(user=user) | Q(group__in=user.groups.all()) | Q(user__isnull=True, group__isnull=True)

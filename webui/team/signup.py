@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from webui.team import policy_cache
 from webui.team.models import Invitation, Membership, SignupPolicy, TeamSettings
 
 
@@ -68,6 +69,8 @@ def admit(user, signup: SignupPass) -> Membership:
 
 def approve(memberships, by) -> int:
     """Approve pending accounts; return how many were approved."""
-    return memberships.filter(status=Membership.Status.PENDING).update(
+    approved = memberships.filter(status=Membership.Status.PENDING).update(
         status=Membership.Status.ACTIVE, approved_at=timezone.now(), approved_by=by
     )
+    policy_cache.changed()  # an update sends no signal
+    return approved

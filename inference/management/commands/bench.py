@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from inference.bench import engine as engine_bench
 from inference.bench import long_conversation, websocket_path
+from inference.bench.admission import measure_admission
 from inference.bench.documents import BenchError, measure_documents
 from inference.bench.documents import table as documents_table
 from inference.bench.llama_server import llama_server
@@ -121,6 +122,13 @@ class Command(BaseCommand):
             "in a scratch database (no server or worker needed).",
         )
         parser.add_argument(
+            "--admission",
+            action="store_true",
+            help="Instead: --users questions that arrive together stored and queued through "
+            "the chat's path, the team's policy read for each or kept until it changes, in a "
+            "scratch database (no server or worker needed).",
+        )
+        parser.add_argument(
             "--long-conversation",
             action="store_true",
             help="Instead: one conversation over the WebSocket path growing past the model's "
@@ -165,6 +173,11 @@ class Command(BaseCommand):
     ):
         if options["pages"]:
             self._pages(as_json, options)
+            return
+        if options["admission"]:
+            counts = [int(n) for n in users.split(",") if n.strip()]
+            figures = measure_admission(users=max(counts), rounds=rounds)
+            self._figures(as_json, figures)
             return
         if options["documents"]:
             self._documents(as_json, options)
@@ -349,11 +362,14 @@ class Command(BaseCommand):
             conversations=options["conversations"],
             runs=options["runs"],
         )
+        self._figures(as_json, figures)
+
+    def _figures(self, as_json: bool, figures: dict) -> None:
         if as_json:
             self.stdout.write(json.dumps(figures))
             return
         for key, value in figures.items():
-            self.stdout.write(f"{key:>32}  {value}")
+            self.stdout.write(f"{key:>36}  {value}")
 
     def _documents(self, as_json: bool, options: dict) -> None:
         try:

@@ -107,7 +107,9 @@ def test_api_limit_is_a_429_with_retry_after(client, live_worker, bundled_model)
     assert not Conversation.objects.filter(owner=alice).exists()
 
     UsageRecord.objects.all().delete()
-    Limit.objects.filter(user=alice).update(tokens_per_day=None, requests_per_minute=1)
+    limit = Limit.objects.get(user=alice)  # changed as the admin form changes it
+    limit.tokens_per_day, limit.requests_per_minute = None, 1
+    limit.save()
     conversation = Conversation.objects.create(owner=alice, model=bundled_model)
     Message.objects.create(conversation=conversation, role="assistant", status="done")
     response = client.post(
