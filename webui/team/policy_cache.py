@@ -91,7 +91,10 @@ def _new_version() -> None:
 
 
 def _on_change(sender, **kwargs) -> None:
-    changed()
+    if kwargs.get("update_fields") == frozenset({"last_login"}):
+        return  # every sign-in saves the user: nothing the checks read
+    if kwargs.get("action", "post_").startswith("post_"):  # m2m: once, after the change
+        changed()
 
 
 def connect_signals() -> None:
