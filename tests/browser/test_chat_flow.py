@@ -16,6 +16,9 @@ def log_in(page, base_url: str, username: str) -> None:
     page.fill("input[name=password]", f"pw-{username}-12345")
     page.click("button[type=submit]")
     expect(page.locator("textarea[name=content]")).to_be_visible()
+    # The composer's scripts (deferred) listen once the page has loaded: keys pressed
+    # before that reach a bare textarea, which a loaded machine shows.
+    page.wait_for_load_state("load")
 
 
 def test_ask_watch_stream_and_reload(page, asgi_server, live_worker, bundled_model):

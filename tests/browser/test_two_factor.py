@@ -52,7 +52,7 @@ def test_set_up_sign_in_with_a_code_and_recovery_codes_once_each(page, asgi_serv
     qr = page.locator("img.qr")
     expect(qr).to_be_visible()
     # The QR code is drawn (a data: SVG that the page's CSP lets in).
-    page.wait_for_function("document.querySelector('img.qr').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('img.qr').naturalWidth > 0")
     docs_screenshot(page, "two-factor-setup")
     page.emulate_media(color_scheme="dark")
     docs_screenshot(page, "two-factor-setup-dark")

@@ -76,7 +76,7 @@ def test_a_revoked_session_closes_the_socket_and_the_page_says_why(page, asgi_se
     with page.expect_websocket() as opened:
         page.goto(f"{asgi_server}/c/{conversation.pk}/")
     socket = opened.value
-    page.wait_for_function("window.wsOpen === 1")  # accepted: it has joined its groups
+    page.wait_for_function("() => window.wsOpen === 1")  # joined its groups (a function: CSP)
     expect(page.locator("#composer-error")).to_be_empty()
     alice.is_active = False  # as an admin deactivating the account
     alice.save()
