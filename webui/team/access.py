@@ -19,9 +19,10 @@ def is_pending(user) -> bool:
     """True for an account that signed up under the approval policy and is not approved yet."""
     if not user.is_authenticated or user.is_superuser:
         return False
+    # Lambdas: building a query costs more than running it, and a kept answer needs neither.
     return policy_cache.cached(
         ("pending", user.pk),
-        Membership.objects.filter(user=user, status=Membership.Status.PENDING).exists,
+        lambda: Membership.objects.filter(user=user, status=Membership.Status.PENDING).exists(),
     )
 
 
@@ -48,7 +49,7 @@ def models_for(user, role: str | None = LLMModel.Role.CHAT) -> QuerySet[LLMModel
 def may_use(user, model: LLMModel) -> bool:
     # Keyed by what decides it: who the account is now (a manager, active) and the model.
     key = ("may use", user.pk, is_manager(user), model.pk)
-    return policy_cache.cached(key, models_for(user).filter(pk=model.pk).exists)
+    return policy_cache.cached(key, lambda: models_for(user).filter(pk=model.pk).exists())
 
 
 def default_model_for(user) -> LLMModel | None:
