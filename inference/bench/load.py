@@ -133,6 +133,17 @@ def total_ratios(rounds: list[list[UserRun]], reference: list[list[UserRun]]) ->
     ]
 
 
+def ttft_ratios(rounds: list[list[UserRun]], reference: list[list[UserRun]]) -> list[float]:
+    """Each round's median time to first token over the reference's in the same round
+    (paired, as in ttft_deltas); rounds where the reference started nothing are left out."""
+    ratios = []
+    for ours, theirs in zip(rounds, reference, strict=True):
+        started = [run.ttft_ms for run in theirs if run.ttft_ms > 0]
+        if ours and started:
+            ratios.append(statistics.median(r.ttft_ms for r in ours) / statistics.median(started))
+    return ratios
+
+
 def over_rounds(values: list[float], digits: int) -> tuple[float | None, list[float] | None]:
     """The median of per-round figures, which the targets are judged by, and their first
     and third quartiles: how far one run's rounds spread around it. (None, None) for none.

@@ -15,6 +15,7 @@ from inference.bench.load import (
     summarise,
     total_ratios,
     ttft_deltas,
+    ttft_ratios,
 )
 from inference.bench.targets import target_lines
 
@@ -125,6 +126,10 @@ def test_comparisons_are_made_round_by_round():
     assert over_rounds(total_ratios(ours, theirs), 2) == (1.0, [0.75, 1.5])
     assert over_rounds(total_ratios(ours[:1], theirs[:1]), 2) == (2.0, [2.0, 2.0])
     assert over_rounds(total_ratios(ours[3:], theirs[3:]), 2) == (None, None)
+    # Times to first token: each round's median over llama-server's in the same round.
+    ours = [_round(100, 300), _round(400), _round(50)]
+    theirs = [_round(100), _round(100, 300), _round(0)]
+    assert ttft_ratios(ours, theirs) == [2.0, 2.0]  # the third: llama-server started nothing
 
 
 def _verdicts(lines: list[str]) -> list[tuple[str, str, str]]:

@@ -25,6 +25,7 @@ from inference.bench.load import (
     summarise,
     total_ratios,
     ttft_deltas,
+    ttft_ratios,
 )
 from inference.bench.pages import measure_pages
 from inference.bench.raw import RawFigures, RawReference
@@ -55,6 +56,8 @@ COLUMNS = [
     ("ws_ttft_over_raw_ms", "ws ttft-raw"),
     ("total_vs_llama_server", "total/l-s"),
     ("ws_total_vs_llama_server", "ws total/l-s"),
+    ("ttft_p50_vs_llama_server", "ttft/l-s"),
+    ("ws_ttft_p50_vs_llama_server", "ws ttft/l-s"),
 ]
 PATHS = ("api", "websocket")
 
@@ -289,6 +292,10 @@ class Command(BaseCommand):
             ratios = total_ratios(rounds, reference)
             figures["total_vs_llama_server"], figures["total_vs_llama_server_iqr"] = over_rounds(
                 ratios, 2
+            )
+            ratios = ttft_ratios(rounds, reference)
+            figures["ttft_p50_vs_llama_server"], figures["ttft_p50_vs_llama_server_iqr"] = (
+                over_rounds(ratios, 2)
             )
         return figures
 
