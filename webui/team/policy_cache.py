@@ -56,7 +56,9 @@ def cached[T](key: tuple, compute: Callable[[], T]) -> T:
             return hit[1]  # type: ignore[return-value]
     value = compute()
     with _lock:
-        if _version == version and len(_entries) < MAX_ENTRIES:
+        if _version == version:
+            if len(_entries) >= MAX_ENTRIES:
+                _entries.clear()  # expired ones among them: start again
             _entries[key] = (now, value)
     return value
 
