@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from webui.chat.models import Message
 from webui.registry.models import LLMModel
-from webui.team import gate, limits
+from webui.team import gate, limits, policy_cache
 
 
 def standing_of(user) -> limits.Standing:
@@ -29,8 +29,9 @@ def standing_of(user) -> limits.Standing:
 
 def check_send(*, user, model: LLMModel) -> None:
     """Raise gate.Refused unless this user may send one more message to this model now."""
-    gate.check_access(user=user, model=model)
-    check_limits(user)
+    with policy_cache.one_read():
+        gate.check_access(user=user, model=model)
+        check_limits(user)
 
 
 def check_limits(user) -> None:

@@ -19,7 +19,8 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import redis
 from django.contrib.auth import get_user_model
@@ -39,11 +40,24 @@ MAX_ENTRIES = 20_000
 _lock = threading.Lock()
 _version: bytes | None = None
 _entries: dict[tuple, tuple[float, object]] = {}
+_held = threading.local()  # the version read once for a question's checks (one_read)
+
+
+@contextmanager
+def one_read() -> Iterator[None]:
+    """Read the policy's version from Redis once for the checks made inside (one question's),
+    rather than once for each."""
+    outer = getattr(_held, "version", None)
+    _held.version = outer or _current_version()
+    try:
+        yield
+    finally:
+        _held.version = outer
 
 
 def cached[T](key: tuple, compute: Callable[[], T]) -> T:
     """`compute()`, or what it gave under the policy's current version."""
-    version = _current_version()
+    version = getattr(_held, "version", None) or _current_version()
     if version is None:
         return compute()
     now = time.monotonic()

@@ -26,6 +26,30 @@ def test_a_second_check_reads_no_policy_from_the_database(bundled_model, django_
 
 
 @pytest.mark.django_db
+def test_a_question_s_checks_read_the_version_from_redis_once(bundled_model, monkeypatch):
+    alice = make_user("alice")
+    Limit.objects.create(user=alice, max_active=3)
+    standing.check_send(user=alice, model=bundled_model)
+    real, reads = redis_client(), []
+
+    class Counting:
+        def get(self, key):
+            reads.append(key)
+            return real.get(key)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    monkeypatch.setattr(policy_cache, "client", Counting)
+    standing.check_send(user=alice, model=bundled_model)  # pending, model, allowance
+    assert reads == [keys.POLICY_VERSION]
+    # Outside a question's checks, each reads it: a change between two is seen.
+    access.may_use(alice, bundled_model)
+    limits.allowance_for(alice)
+    assert len(reads) == 3
+
+
+@pytest.mark.django_db
 def test_every_change_the_checks_depend_on_is_seen_at_once(bundled_model):
     alice = make_user("alice")
     assert access.may_use(alice, bundled_model) and not access.is_pending(alice)
