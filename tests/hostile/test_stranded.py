@@ -110,6 +110,21 @@ def test_answer_held_by_a_dead_worker_is_sent_again_once(owned, idle_model):
     assert Message.objects.get(pk=answer.pk).status == "queued"
 
 
+def test_two_reapers_that_find_the_same_task_lost_at_once_send_one_copy(
+    owned, idle_model, monkeypatch
+):
+    answer = _queued_answer(owned.alice, idle_model, age=OLD)
+    stranded.record_held(answer.pk, "killed@host:1")
+    # Both read the queue before either sent its copy (two housekeeping processes).
+    monkeypatch.setattr(stranded, "queued_message_ids", lambda queue: set())
+    now = timezone.now()
+
+    assert stranded.requeue_lost(now) == [answer.pk]
+    assert stranded.requeue_lost(now) == []
+
+    assert [t["args"] for t in _tasks_in(idle_model.queue_name)] == [[answer.pk]]
+
+
 def test_answer_lost_with_redis_data_is_sent_again(owned, idle_model):
     answer = _queued_answer(owned.alice, idle_model, age=OLD)  # never in any queue
     reaper.reap_orphans()

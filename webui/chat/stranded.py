@@ -86,7 +86,8 @@ def fail_unloadable() -> list[int]:
 
 def requeue_lost(now) -> list[int]:
     """Send again the task of each queued answer that no queue and no live worker holds."""
-    cutoff = now - timedelta(seconds=settings.HOMEFIRE["WORKER_HEARTBEAT_TIMEOUT"])
+    timeout = settings.HOMEFIRE["WORKER_HEARTBEAT_TIMEOUT"]
+    cutoff = now - timedelta(seconds=timeout)
     suspects = list(
         Message.objects.filter(
             status=Message.Status.QUEUED, queued_at__lt=cutoff, model__isnull=False
@@ -108,6 +109,11 @@ def requeue_lost(now) -> list[int]:
             continue
         # Still queued? A worker may have claimed it since it was read.
         if not Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).exists():
+            continue
+        # Another reaper (a second housekeeping) that read the queue at the same moment
+        # finds it lost too: the first to mark it sends it. The mark outlives the time
+        # the copy takes to reach the queue and lapses before it could be lost again.
+        if not conn.set(keys.resent(message.pk), holder or b"", nx=True, ex=timeout):
             continue
         conn.delete(held_key(message.pk))
         answers.send_again(message=message)

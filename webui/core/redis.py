@@ -57,6 +57,12 @@ class keys:  # noqa: N801  (a namespace, read as `keys.stream(42)`)
         return f"{PREFIX}held:{message_id}"
 
     @staticmethod
+    def resent(message_id: int) -> str:
+        """Set for a while by the reaper that sends a lost task again, so that another
+        reaper that found it lost at the same moment does not send a second copy."""
+        return f"{PREFIX}resent:{message_id}"
+
+    @staticmethod
     def worker(name: str) -> str:
         """A worker's last heartbeat."""
         return f"{PREFIX}worker:{name}"
