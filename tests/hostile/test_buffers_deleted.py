@@ -22,7 +22,7 @@ from webui.chat.models import Conversation, Message
 from webui.core.redis import client, keys
 from webui.registry.presence import live_workers
 
-pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
 
 
 def buffered_conversation(owner, model, text: str = "the answer, word by word") -> Conversation:

@@ -10,7 +10,12 @@ from tests.streams import make_user
 from webui.chat import services
 from webui.chat.models import Message
 
-pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True), pytest.mark.worker]
+pytestmark = [
+    pytest.mark.hostile,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.worker,
+    pytest.mark.postgresql,
+]
 
 ENDED = {"done", "stopped", "failed"}
 

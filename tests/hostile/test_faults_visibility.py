@@ -26,7 +26,12 @@ from webui.chat import stranded, streambuffer
 from webui.chat.models import Conversation, Message
 from webui.registry import presence
 
-pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True), pytest.mark.worker]
+pytestmark = [
+    pytest.mark.hostile,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.worker,
+    pytest.mark.postgresql,
+]
 
 VISIBILITY_TIMEOUT = 2  # seconds; the worker then sweeps for such tasks every second
 COPY_DROPPED = re.compile(r"answer (\d+): its task was handed out again")

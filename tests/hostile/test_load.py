@@ -20,7 +20,12 @@ from tests.streams import session_cookie
 from webui.api.models import ApiKey
 from webui.chat.models import Conversation, Message
 
-pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True), pytest.mark.worker]
+pytestmark = [
+    pytest.mark.hostile,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.worker,
+    pytest.mark.postgresql,
+]
 
 USERS = 50
 

@@ -21,7 +21,12 @@ from tests.streams import ARTICLE, make_user, session_cookie
 from webui.chat.models import Conversation, Message
 from webui.registry.presence import workers_for
 
-pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True), pytest.mark.worker]
+pytestmark = [
+    pytest.mark.hostile,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.worker,
+    pytest.mark.postgresql,
+]
 
 SLOTS = 4
 LONG = "Tell me a long story about a lighthouse keeper and the sea."

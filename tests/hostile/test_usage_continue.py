@@ -11,7 +11,12 @@ from webui.chat.services import MessageRejected
 from webui.team import limits
 from webui.team.models import Limit, UsageRecord
 
-pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True), pytest.mark.worker]
+pytestmark = [
+    pytest.mark.hostile,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.worker,
+    pytest.mark.postgresql,
+]
 
 
 def _cut(answer: Message, previous_tokens: int = 0) -> Message:

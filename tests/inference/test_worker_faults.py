@@ -10,7 +10,7 @@ from tests.streams import TabView, communicator, make_user, session_cookie
 from webui.chat import services
 from webui.chat.models import Conversation, Message
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.postgresql]
 
 
 @pytest.fixture

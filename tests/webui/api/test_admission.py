@@ -15,7 +15,7 @@ from webui.core.redis import client, keys
 
 # In the database group, which runs before the browser tests: async tests among the
 # non-database ones, run last, would meet the event loop the browser tests leave behind.
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgresql]
 
 USER = 424242  # the line and the admission lock live in Redis: no user row is needed
 

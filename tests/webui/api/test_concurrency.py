@@ -12,7 +12,7 @@ from tests.streams import TabView, communicator, make_user, session_cookie
 from webui.api.models import ApiKey
 from webui.chat.models import Conversation, Message
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.postgresql]
 
 
 def _long_api_stream(base_url: str, key: str, record: dict) -> None:

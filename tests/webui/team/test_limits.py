@@ -11,7 +11,7 @@ from webui.chat.standing import standing_of
 from webui.team.limits import allowance_for
 from webui.team.models import Limit, UsageRecord
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgresql]
 
 
 def used_today(user, tokens: int, message_id: int = 1) -> UsageRecord:

@@ -17,7 +17,7 @@ from webui.chat import retention
 from webui.chat.models import Conversation, Message
 from webui.team.models import AuditEvent, Invitation, TeamSettings, UsageRecord
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgresql]
 SECRET = "alice's private medical question"
 
 

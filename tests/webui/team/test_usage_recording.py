@@ -14,7 +14,7 @@ from webui.chat.models import Conversation, Message
 from webui.team.limits import tokens_today
 from webui.team.models import Limit, UsageRecord
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgresql]
 
 
 def test_finishing_an_answer_records_it_once(idle_model):
