@@ -192,7 +192,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not _en
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": _env_int("DATABASE_POOL_MAX", 64),
-        "timeout": 30,
+        "timeout": _env_int("DATABASE_POOL_TIMEOUT", 30),
         "check": ConnectionPool.check_connection,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

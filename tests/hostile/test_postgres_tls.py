@@ -119,10 +119,12 @@ def cluster():
     server.stop()
 
 
-def _django(database_url: str, *args: str) -> subprocess.CompletedProcess:
-    """manage.py in a child process on this DATABASE_URL (the one a worker host is given)."""
+def _django(database_url: str, *args: str, pool_timeout: int = 30) -> subprocess.CompletedProcess:
+    """manage.py in a child process on this DATABASE_URL (the one a worker host is given);
+    `pool_timeout`: how long it tries to connect (a refused connection is tried again)."""
     env = child_env()
     env["DATABASE_URL"] = database_url
+    env["DATABASE_POOL_TIMEOUT"] = str(pool_timeout)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -152,7 +154,11 @@ def test_a_server_the_ca_did_not_sign_is_refused(cluster, tmp_path):
     tried("access")
 
     refused = _django(
-        cluster.url(f"sslmode=verify-full&sslrootcert={other_ca}"), "shell", "-c", CONNECT
+        cluster.url(f"sslmode=verify-full&sslrootcert={other_ca}"),
+        "shell",
+        "-c",
+        CONNECT,
+        pool_timeout=2,
     )
 
     assert refused.returncode != 0
@@ -165,7 +171,7 @@ def test_a_server_under_another_name_is_refused(cluster):
     tried("access")
     url = cluster.url(f"sslmode=verify-full&sslrootcert={cluster.ca}", host="localhost")
 
-    refused = _django(url, "shell", "-c", CONNECT)
+    refused = _django(url, "shell", "-c", CONNECT, pool_timeout=2)
 
     assert refused.returncode != 0
     assert 'does not match host name "localhost"' in refused.stderr, refused.stderr[-3000:]
@@ -174,7 +180,7 @@ def test_a_server_under_another_name_is_refused(cluster):
 def test_a_connection_without_tls_is_refused_by_the_server(cluster):
     tried("access")
 
-    refused = _django(cluster.url("sslmode=disable"), "shell", "-c", CONNECT)
+    refused = _django(cluster.url("sslmode=disable"), "shell", "-c", CONNECT, pool_timeout=2)
 
     assert refused.returncode != 0
     assert "no pg_hba.conf entry" in refused.stderr, refused.stderr[-3000:]
