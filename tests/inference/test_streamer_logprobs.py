@@ -1,8 +1,11 @@
 """An answer's logprobs travel to Redis with its text, for the API to stream them."""
 
 import asyncio
+import threading
+from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 
 from inference.engine.contract import Figures
 from inference.engine.llama import LlamaModel
@@ -13,7 +16,9 @@ from tests.streams import make_user
 from webui.chat import streambuffer
 from webui.chat.models import Conversation, Message
 from webui.core.redis import client, keys
+from webui.registry import presence
 from webui.registry.bundled import bundled_model_path
+from webui.registry.worker_states import WorkerState
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,12 +97,46 @@ def test_forgetting_a_message_drops_its_logprobs(answer):
     assert not client().exists(keys.logprobs(answer.pk))
 
 
+@contextmanager
+def beating(name: str, message_id: int):
+    """Beat as a live worker writing this answer, as a real worker does: the housekeeping
+    that runs beside the session's live worker ends an answer whose worker does not beat
+    once it has streamed past the heartbeat timeout (a busy machine, a model to load)."""
+    stop = threading.Event()
+
+    def beat():
+        while True:
+            presence.beat(
+                presence.WorkerBeat(
+                    name=name,
+                    host="test",
+                    model="",
+                    state=WorkerState.BUSY,
+                    device="CPU",
+                    active_messages=[message_id],
+                    seen=presence.now(),
+                )
+            )
+            if stop.wait(settings.HOMEFIRE["WORKER_HEARTBEAT_INTERVAL"]):
+                return
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        presence.forget(name)
+
+
 def test_the_real_model_streams_its_logprobs_and_stores_the_same(answer):
     answer.sampling = {"temperature": 0, "logprobs": True, "top_logprobs": 2}
     answer.save(update_fields=["sampling"])
     model = LlamaModel(bundled_model_path(), n_ctx=512, parallel=1)
     try:
-        assert generate_reply(answer.pk, model=model, worker_name="w") == "done"
+        with beating("w", answer.pk):
+            assert generate_reply(answer.pk, model=model, worker_name="w") == "done"
     finally:
         model.close()
     answer.refresh_from_db()
