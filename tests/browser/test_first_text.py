@@ -38,10 +38,9 @@ new MutationObserver(() => {
 """
 
 
-# The new conversation's page, step by step (Navigation Timing: the form's POST is the
-# redirect that led to it; the socket opens once the deferred scripts have run).
-# The worker's side from the answer's row: when it was claimed, and its first token
-# (claimed + the engine's TTFT).
+# The new conversation's page step by step (Navigation Timing: the form's POST is the
+# redirect that led to it; the socket opens once the deferred scripts have run), and the
+# worker's side from the answer's row (claimed; first token: claimed + the engine's TTFT).
 STEPS = (
     "POST answered",
     "page received",
