@@ -209,9 +209,9 @@ class HousekeepingProcess:
     kills a worker, restarts Redis or loses tasks needs one of these running beside it.
     """
 
-    def __init__(self, log: Path, loglevel: str = "WARNING", **env: str):
+    def __init__(self, log: Path, loglevel: str = "WARNING", mode: str = "w", **env: str):
         self.log_path = log
-        self.log = log.open("w")
+        self.log = log.open(mode)
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -245,16 +245,58 @@ def _start_worker(django_db_blocker, slug: str | None, log_name: str) -> WorkerP
     return WorkerProcess(slug or model.slug, RUN_DIR / log_name).wait_ready()
 
 
+class SessionHousekeeping:
+    """The housekeeping that runs beside the session's live worker, on the tests' Redis.
+
+    It sees only the heartbeats in the tests' Redis: a worker that a test runs on a Redis of
+    its own beats where it cannot see them, so it would end that worker's answers as lost
+    once they outlast the heartbeat timeout. Such a test pauses it (`pause`, which returns
+    what resumes it) while its worker runs.
+    """
+
+    def __init__(self) -> None:
+        self.process: HousekeepingProcess | None = None
+
+    def start(self) -> None:
+        self.process = HousekeepingProcess(RUN_DIR / "housekeeping-live.log", mode="a")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+    def pause(self) -> "ResumeHousekeeping":
+        running = self.process is not None
+        self.stop()
+        return ResumeHousekeeping(self if running else None)
+
+
+class ResumeHousekeeping:
+    """Started again by `stop()`, so that it can stop with the worker it was paused for."""
+
+    def __init__(self, housekeeping: SessionHousekeeping | None):
+        self.housekeeping = housekeeping
+
+    def stop(self) -> None:
+        if self.housekeeping is not None:
+            self.housekeeping.start()
+            self.housekeeping = None
+
+
+session_housekeeping = SessionHousekeeping()
+
+
 @pytest.fixture(scope="session")
 def live_worker(django_db_setup, django_db_blocker):
     """One worker for the bundled model, kept up for the whole session, with housekeeping."""
-    housekeeping = HousekeepingProcess(RUN_DIR / "housekeeping-live.log")
+    RUN_DIR.joinpath("housekeeping-live.log").unlink(missing_ok=True)
+    session_housekeeping.start()
     try:
         worker = _start_worker(django_db_blocker, None, "worker-live.log")
         yield worker
         worker.stop()
     finally:
-        housekeeping.stop()
+        session_housekeeping.stop()
 
 
 @pytest.fixture

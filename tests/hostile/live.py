@@ -18,7 +18,13 @@ from urllib.parse import urlparse
 import redis
 import websockets
 
-from tests.conftest import HousekeepingProcess, child_env, stop_child
+from tests.conftest import (
+    HousekeepingProcess,
+    ResumeHousekeeping,
+    child_env,
+    session_housekeeping,
+    stop_child,
+)
 from tests.environment import ROOT, RUN_DIR, free_port
 from tests.streams import TabView
 from webui.ops import services_up
@@ -95,8 +101,8 @@ class Process:
         self.proc = subprocess.Popen(
             args, cwd=ROOT, env=child_env(**env), stdout=self.log, stderr=subprocess.STDOUT
         )
-        # Processes that live as long as this one (a worker's housekeeping).
-        self.companions: list[HousekeepingProcess] = []
+        # What lives as long as this one (a worker's housekeeping; the session's, paused).
+        self.companions: list[HousekeepingProcess | ResumeHousekeeping] = []
 
     def stop(self) -> None:
         stop_child(self.proc)
@@ -123,15 +129,18 @@ def start_server(log_name: str, **env: str) -> tuple[Process, str]:
 
 def start_worker(slug: str, log_name: str, redis_url: str, timeout: float = 90) -> Process:
     """A real worker on the given Redis, with housekeeping beside it to end what it leaves
-    behind (both stop with the worker); returns once its heartbeat says ready."""
+    behind (both stop with the worker); returns once its heartbeat says ready. The session's
+    housekeeping, which cannot see this Redis's heartbeats, is paused until the worker stops."""
+    resume = session_housekeeping.pause()
     worker = Process(
         [sys.executable, "manage.py", "worker", "--model", slug, "--loglevel", "WARNING"],
         log_name,
         REDIS_URL=redis_url,
     )
-    worker.companions.append(
-        HousekeepingProcess(RUN_DIR / f"housekeeping-{log_name}", REDIS_URL=redis_url)
-    )
+    worker.companions += [
+        HousekeepingProcess(RUN_DIR / f"housekeeping-{log_name}", REDIS_URL=redis_url),
+        resume,
+    ]
     conn = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
