@@ -163,7 +163,7 @@ def test_a_pdf_and_a_docx_are_cited_by_file_and_passage_and_nobody_else_reaches_
     for conversation in (chat, his):
         found = retrieve(bob, "quarzlek valve plimbrook archive", conversation=conversation)
         assert found.hits == []
-    assert errors == []
+    assert errors == [], errors
 
     for scheme, viewport, name in (
         ("dark", {"width": 1280, "height": 800}, "documents-dark"),
@@ -208,7 +208,7 @@ def test_a_shared_collection_answers_a_group_member_and_nobody_else(
     page.get_by_role("button", name="Save sharing").click()
     collection = Collection.objects.get(owner=alice)
     assert list(collection.groups.all()) == [team]
-    assert errors == []
+    assert errors == [], errors
 
     # Bob picks it with #name: it starts a conversation that searches it.
     other = browser.new_context(viewport={"width": 1280, "height": 800})

@@ -89,7 +89,17 @@ def start(request):
             temporary=temporary,
             status=400,
         )
-    return redirect(conversation)
+    if request.headers.get("HX-Request") != "true":
+        return redirect(conversation)
+    if temporary:
+        # A temporary chat lives with its tab's page (static/js/temporary.js): a full load.
+        return HttpResponse(status=204, headers={"HX-Redirect": conversation.get_absolute_url()})
+    # The composer's htmx post (templates/chat/home.html): the conversation's page comes in
+    # this answer and replaces the body, with no redirect and no new page to load while
+    # the worker reads the question; the address bar follows.
+    response = _conversation_page(request, conversation)
+    response["HX-Push-Url"] = conversation.get_absolute_url()
+    return response
 
 
 @require_GET

@@ -14,4 +14,21 @@
       if (stop) stop.click();
     }
   });
+
+  // The first question of a new conversation goes by htmx (templates/chat/home.html) and
+  // its page replaces the body. A question the server refused comes back as the
+  // new-conversation page with the reason (400), swapped in the same way, so that the
+  // words stay in the composer.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (event.detail.xhr.status === 400 && form && form.matches("form[data-start]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  // What starts with a page (DOMContentLoaded) starts again on "homefire:page" once a new
+  // body has settled.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.target === document.body) document.dispatchEvent(new Event("homefire:page"));
+  });
 })();

@@ -76,4 +76,5 @@
   document.addEventListener("htmx:wsAfterMessage", function () { addCodeCopyButtons(); });
   document.addEventListener("htmx:load", function () { addCodeCopyButtons(); });
   document.addEventListener("DOMContentLoaded", function () { addCodeCopyButtons(); });
+  document.addEventListener("homefire:page", function () { addCodeCopyButtons(); });
 })();

@@ -24,4 +24,5 @@
   document.addEventListener("htmx:wsAfterMessage", function () { scrollToEnd(false); });
   document.addEventListener("htmx:wsAfterSend", function () { scrollToEnd(true); });
   document.addEventListener("DOMContentLoaded", function () { scrollToEnd(true); });
+  document.addEventListener("homefire:page", function () { scrollToEnd(true); });
 })();

@@ -19,4 +19,5 @@
 
   document.addEventListener("htmx:wsAfterMessage", showPending);
   document.addEventListener("DOMContentLoaded", showPending);
+  document.addEventListener("homefire:page", showPending);
 })();

@@ -63,5 +63,6 @@
 
   document.addEventListener("htmx:wsAfterMessage", function () { firstText(); badgesFollowAnswers(); countDown(); });
   document.addEventListener("DOMContentLoaded", function () { badgesFollowAnswers(); countDown(); });
+  document.addEventListener("homefire:page", function () { badgesFollowAnswers(); countDown(); });
   setInterval(countDown, 1000);
 })();

@@ -126,3 +126,39 @@ def test_opening_a_conversation_leaves_lost_answers_to_the_housekeeping(
     page = client.get(conversation.get_absolute_url()).content.decode()
     assert 'data-status="streaming"' in page
     assert reaped == []
+
+
+def test_the_first_question_by_htmx_is_answered_with_its_conversation_s_page(
+    client, alice, bundled_model
+):
+    client.force_login(alice)
+    response = client.post(
+        reverse("chat:start"), {"content": "Hello there"}, headers={"HX-Request": "true"}
+    )
+    conversation = Conversation.objects.get(owner=alice)
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == conversation.get_absolute_url()
+    page = response.content.decode()
+    assert f'ws-connect="/ws/conversations/{conversation.pk}/"' in page
+    assert "Hello there" in page
+
+
+def test_a_temporary_first_question_by_htmx_loads_its_page(client, alice, bundled_model):
+    client.force_login(alice)
+    response = client.post(
+        reverse("chat:start"), {"content": "Hi", "temporary": "1"}, headers={"HX-Request": "true"}
+    )
+    conversation = Conversation.objects.get(owner=alice)
+    assert conversation.is_temporary
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == conversation.get_absolute_url()
+
+
+def test_a_refused_first_question_by_htmx_is_the_new_page_with_the_reason(
+    client, alice, bundled_model
+):
+    client.force_login(alice)
+    response = client.post(reverse("chat:start"), {"content": "  "}, headers={"HX-Request": "true"})
+    assert response.status_code == 400 and "HX-Push-Url" not in response
+    assert "Type a message first" in response.content.decode()
+    assert not Conversation.objects.exists()
