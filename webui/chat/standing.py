@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from webui.chat.models import Message
@@ -14,16 +15,21 @@ def standing_of(user) -> limits.Standing:
     answers = Message.objects.filter(conversation__owner=user, role=Message.Role.ASSISTANT)
     since = timezone.now() - timedelta(minutes=1)
     # Counted from when each answer last joined the queue: a Continue is a request too.
-    recent = answers.filter(queued_at__gte=since).order_by("queued_at")
-    per_minute = allowance.requests_per_minute is not None
+    recent = Q(queued_at__gte=since)
+    counts = {}
+    if allowance.max_active is not None:
+        counts["active"] = Count("pk", filter=Q(status__in=Message.ACTIVE_STATUSES))
+    if allowance.requests_per_minute is not None:
+        counts["last_minute"] = Count("pk", filter=recent)
+        counts["oldest_in_minute"] = Min("queued_at", filter=recent)
+    # Every count the user's limits need, in one pass over the user's answers.
+    figures = answers.aggregate(**counts) if counts else {}
     return limits.Standing(
         allowance=allowance,
         tokens_today=limits.tokens_today(user) if allowance.tokens_per_day is not None else 0,
-        active=answers.filter(status__in=Message.ACTIVE_STATUSES).count()
-        if allowance.max_active is not None
-        else 0,
-        last_minute=recent.count() if per_minute else 0,
-        oldest_in_minute=recent.values_list("queued_at", flat=True).first() if per_minute else None,
+        active=figures.get("active", 0),
+        last_minute=figures.get("last_minute", 0),
+        oldest_in_minute=figures.get("oldest_in_minute"),
     )
 
 

@@ -1,5 +1,7 @@
 """Limits per user and group: refused in chat with a plain reason, 429 in the API."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -86,6 +88,35 @@ def test_my_usage_shows_what_remains(client, idle_model):
     assert "5</strong> of 5 messages left this minute" in page
     standing = standing_of(alice)
     assert standing.tokens_left == 7_500 and not standing.near_limit
+
+
+def test_a_user_s_counts_come_from_one_query_over_their_own_answers(db, django_assert_num_queries):
+    alice, bob = make_user("alice"), make_user("bob")
+    Limit.objects.create(user=alice, max_active=5, requests_per_minute=10)
+    now = timezone.now()
+    mine = Conversation.objects.create(owner=alice, title="mine")
+    theirs = Conversation.objects.create(owner=bob, title="theirs")
+
+    def answer(conversation, status: str, seconds_ago: int) -> Message:
+        return Message.objects.create(
+            conversation=conversation,
+            role="assistant",
+            status=status,
+            queued_at=now - timedelta(seconds=seconds_ago),
+        )
+
+    answer(mine, "queued", 5)
+    answer(mine, "streaming", 30)
+    oldest = answer(mine, "done", 50)
+    answer(mine, "done", 90)  # past the minute
+    answer(mine, "streaming", 120)  # past the minute, still active
+    answer(theirs, "queued", 1)  # another user's
+    Message.objects.create(conversation=mine, role="user", content="q", queued_at=now)
+    allowance_for(alice)  # the team's policy, kept per process from here on
+    with django_assert_num_queries(1):
+        standing = standing_of(alice)
+    assert (standing.active, standing.last_minute) == (3, 3)
+    assert standing.oldest_in_minute == oldest.queued_at
 
 
 @pytest.mark.worker
