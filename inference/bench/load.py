@@ -19,9 +19,10 @@ class UserRun:
     ended: float
     text: str = ""
     prompt_tokens: int = 0
+    sent_at: float = 0.0  # the wall clock at the request (ttft_steps lines it up with rows)
 
     @classmethod
-    def timed(cls, started, first, last, tokens: int, text: str, prompt_tokens: int):
+    def timed(cls, started, first, last, tokens: int, text: str, prompt_tokens: int, sent_at=0.0):
         """From the clock readings at the request, the first and the last piece of text."""
         first = first or time.perf_counter()
         span = (last - first) if last and last > first else None
@@ -33,11 +34,12 @@ class UserRun:
             ended=last or first,
             text=text,
             prompt_tokens=prompt_tokens,
+            sent_at=sent_at,
         )
 
 
 async def _one_user(client: httpx.AsyncClient, url: str, key: str, body: dict) -> UserRun:
-    started = time.perf_counter()
+    started, sent_at = time.perf_counter(), time.time()
     first = last = None
     tokens = prompt_tokens = 0
     parts = []
@@ -57,7 +59,7 @@ async def _one_user(client: httpx.AsyncClient, url: str, key: str, body: dict) -
                 first = first or last
                 parts.append(data["choices"][0]["delta"]["content"])
     tokens = tokens or len(parts)  # a server that sends no usage: one chunk per token
-    return UserRun.timed(started, first, last, tokens, "".join(parts), prompt_tokens)
+    return UserRun.timed(started, first, last, tokens, "".join(parts), prompt_tokens, sent_at)
 
 
 async def run_users(base_url: str, keys: list[str], bodies: list[dict]) -> list[UserRun]:

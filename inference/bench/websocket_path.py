@@ -50,7 +50,7 @@ async def _one_user(base_url: str, session: str, conversation_id: int, text: str
         max_size=None,
         compression=None,
     ) as socket:
-        started = time.perf_counter()
+        started, sent_at = time.perf_counter(), time.time()
         await socket.send(json.dumps({"action": "send", "content": text}))
         async for frame in socket:
             data = frame.encode() if isinstance(frame, str) else frame
@@ -74,6 +74,7 @@ async def _one_user(base_url: str, session: str, conversation_id: int, text: str
         answer.completion_tokens or 0,
         answer.content,
         answer.prompt_tokens or 0,
+        sent_at,
     )
 
 

@@ -2,11 +2,14 @@
 
 import json
 import re
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
+from inference.bench import ttft_steps
 from inference.bench.load import (
     UserRun,
     over_rounds,
@@ -18,6 +21,8 @@ from inference.bench.load import (
     ttft_ratios,
 )
 from inference.bench.targets import target_lines
+from tests.streams import make_user
+from webui.chat.models import Conversation, Message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -70,6 +75,10 @@ def test_bench_json_reports_each_user_count(asgi_server, live_worker, bundled_mo
         assert low <= row["ttft_over_raw_ms"] <= high
         # The WebSocket path answered too, within the conversation's own answer length.
         assert 0 < row["ws_tokens"] <= 8 * row["users"] and row["ws_tok_s_total"] > 0
+        # Where the first token's wait went, in the order the steps happen.
+        for path in ("", "ws_"):
+            steps = [row[f"{path}{step}_p50_ms"] for step in ttft_steps.STEPS]
+            assert 0 < steps[0] <= steps[1] <= steps[2], (path, steps)
     assert rows[0]["history_tokens"] > 1500
 
 
@@ -224,3 +233,36 @@ def test_the_table_ends_with_the_targets_the_run_can_judge(asgi_server, live_wor
     assert [line.split(":")[0] for line in lines[-2:]] == ["1 user", "1 user"]
     for api, websocket, _verdict in _verdicts(lines[-2:]):
         assert float(api) > -1000 and websocket == "-"
+
+
+def test_a_round_s_steps_are_read_from_its_own_answers_only():
+    user = make_user("tess")
+    conversation = Conversation.objects.create(owner=user, title="steps")
+    sent = timezone.now()
+
+    def answer(stored_ms, claimed_ms=None, ttft_ms=None) -> Message:
+        claimed = None if claimed_ms is None else sent + timedelta(milliseconds=claimed_ms)
+        return Message.objects.create(
+            conversation=conversation,
+            role="assistant",
+            queued_at=sent + timedelta(milliseconds=stored_ms),
+            started_at=claimed,
+            ttft_ms=ttft_ms,
+        )
+
+    answer(-5_000, -4_000, 50)  # an earlier round's
+    start = ttft_steps.mark()
+    Message.objects.create(conversation=conversation, role="user", content="q")  # not an answer
+    answer(10, 20, 100)
+    answer(30, 60, 200)
+    answer(50)  # never claimed
+    ends = (sent.timestamp() - 0.004, sent.timestamp(), sent.timestamp() + 0.001)
+    steps = ttft_steps.since(start, list(ends))  # the users' sends: their median
+    expected = {"stored": 30, "claimed": 40, "first_token_made": 190}
+    assert steps == pytest.approx(expected, abs=0.01)  # timestamps: microseconds
+    rounds = [steps, {"stored": 10, "claimed": 20, "first_token_made": 90}, {"stored": 20}]
+    assert ttft_steps.over_rounds(rounds, "ws_") == {
+        "ws_stored_p50_ms": 20,
+        "ws_claimed_p50_ms": 30,
+        "ws_first_token_made_p50_ms": 140,
+    }

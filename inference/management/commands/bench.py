@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from inference.bench import engine as engine_bench
-from inference.bench import long_conversation, websocket_path
+from inference.bench import long_conversation, ttft_steps, websocket_path
 from inference.bench.admission import measure_admission
 from inference.bench.documents import BenchError, measure_documents
 from inference.bench.documents import table as documents_table
@@ -58,6 +58,13 @@ COLUMNS = [
     ("ws_total_vs_llama_server", "ws total/l-s"),
     ("ttft_p50_vs_llama_server", "ttft/l-s"),
     ("ws_ttft_p50_vs_llama_server", "ws ttft/l-s"),
+    # Where the first token's wait goes (inference/bench/ttft_steps.py), ms after sending.
+    ("stored_p50_ms", "stored p50"),
+    ("claimed_p50_ms", "claimed p50"),
+    ("first_token_made_p50_ms", "1st tok made"),
+    ("ws_stored_p50_ms", "ws stored"),
+    ("ws_claimed_p50_ms", "ws claimed"),
+    ("ws_first_token_made_p50_ms", "ws 1st tok"),
 ]
 PATHS = ("api", "websocket")
 
@@ -246,6 +253,7 @@ class Command(BaseCommand):
             else nullcontext()
         )
         api, websocket, reference, answers = [], [], [], []
+        steps = {"api": [], "websocket": []}  # each round's ttft_steps
         with server as server_url:
             if server_url:  # warmed once, as the system's path is
                 _warm(server_url, keys, body)
@@ -254,10 +262,16 @@ class Command(BaseCommand):
                 answers.append(raw.ask(user_question()))
                 if "api" in paths:
                     settle()
+                    start = ttft_steps.mark()
                     api.append(asyncio.run(run_users(url, keys[:count], _bodies(body, count))))
+                    steps["api"].append(ttft_steps.since(start, [r.sent_at for r in api[-1]]))
                 if "websocket" in paths:
                     settle()
-                    websocket.append(self._websocket_round(url, record, count, body["max_tokens"]))
+                    runs, round_steps = self._websocket_round(
+                        url, record, count, body["max_tokens"]
+                    )
+                    websocket.append(runs)
+                    steps["websocket"].append(round_steps)
                 if server_url:
                     settle()
                     reference.append(
@@ -266,8 +280,10 @@ class Command(BaseCommand):
         row = {"users": count}
         if api:
             row.update(self._paired(summarise(count, *api), api, answers, reference))
+            row.update(ttft_steps.over_rounds(steps["api"]))
         if websocket:
             figures = self._paired(summarise(count, *websocket), websocket, answers, reference)
+            figures.update(ttft_steps.over_rounds(steps["websocket"]))
             row.update({f"ws_{key}": value for key, value in figures.items() if key != "users"})
         if not api:  # the plain keys hold the figures of the path that ran
             row.update({key[3:]: value for key, value in row.items() if key[:3] == "ws_"})
@@ -299,13 +315,16 @@ class Command(BaseCommand):
             )
         return figures
 
-    def _websocket_round(self, url, record, count, max_tokens) -> list:
+    def _websocket_round(self, url, record, count, max_tokens) -> tuple[list, dict]:
+        """The round's users' figures, and its ttft_steps."""
         # New conversations each round: no history to reuse.
         sessions = websocket_path.open_conversations(
             self._users(count), record, max_tokens=max_tokens
         )
         texts = [user_question() for _ in range(count)]
-        return asyncio.run(websocket_path.run_users(url, sessions, texts))
+        start = ttft_steps.mark()
+        runs = asyncio.run(websocket_path.run_users(url, sessions, texts))
+        return runs, ttft_steps.since(start, [r.sent_at for r in runs])
 
     def _long_conversation(self, slug, url, turns, threads, as_json) -> None:
         record = self._model(slug)
