@@ -99,3 +99,25 @@ def test_a_temporary_chat_s_first_question_loads_its_page(
     expect(page.locator('article[data-role="assistant"]').last).to_have_attribute(
         "data-status", "done", timeout=60_000
     )
+
+
+def test_signed_out_meanwhile_the_first_question_leads_to_the_sign_in_page(
+    page, asgi_server, live_worker, bundled_model
+):
+    make_user("lou")
+    log_in(page, asgi_server, "lou")
+    page.context.clear_cookies(name="sessionid")  # the session ended (expired, or revoked)
+    page.fill("textarea[name=content]", "Are you there?")
+    page.get_by_role("button", name="Send").click()
+
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    expect(page.locator("input[name=username]")).to_be_visible()
+    assert not Conversation.objects.filter(owner__username="lou").exists()
+
+    # Every cookie gone (the CSRF token's too): the refusal shows, as the plain form's would.
+    log_in(page, asgi_server, "lou")
+    page.context.clear_cookies()
+    page.fill("textarea[name=content]", "Still there?")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("CSRF", exact=False).first).to_be_visible()
+    assert not Conversation.objects.filter(owner__username="lou").exists()

@@ -18,10 +18,17 @@
   // The first question of a new conversation goes by htmx (templates/chat/home.html) and
   // its page replaces the body. A question the server refused comes back as the
   // new-conversation page with the reason (400), swapped in the same way, so that the
-  // words stay in the composer.
+  // words stay in the composer; any other refusal (a 403 once the session's cookies are
+  // gone) shows as the page, as the plain form's post would show it. A post that was
+  // redirected elsewhere (signed out meanwhile: the sign-in page) goes there as a page.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var form = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if (event.detail.xhr.status === 400 && form && form.matches("form[data-start]")) {
+    if (!form || !form.matches("form[data-start]")) return;
+    var xhr = event.detail.xhr;
+    if (xhr.responseURL && new URL(xhr.responseURL).pathname !== new URL(form.action).pathname) {
+      event.detail.shouldSwap = false;
+      location.assign(xhr.responseURL);
+    } else if (xhr.status >= 400) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
