@@ -122,6 +122,27 @@ def _clean_redis():
         shutil.rmtree(RUN_DIR, ignore_errors=True)
 
 
+# What Redis keeps under a message's id. The test database hands the same ids out again
+# (SQLite restarts them once a test's rows are gone), and a test that made its messages
+# with the ORM, not through `answers.queue` (which forgets the id's keys), would find what
+# an earlier test left there: a stop flag that stops its answer, text in its buffer.
+PER_MESSAGE_KEYS = tuple(f"homefire:{kind}:" for kind in ("stream", "logprobs", "stop", "held", "resent"))
+
+
+@pytest.fixture(autouse=True)
+def _forget_earlier_messages():
+    import redis
+
+    conn = redis.Redis.from_url(os.environ["REDIS_URL"])
+    stale = [
+        key
+        for key in conn.scan_iter(match="homefire:*", count=1000)
+        if key.decode().startswith(PER_MESSAGE_KEYS)
+    ]
+    if stale:
+        conn.delete(*stale)
+
+
 @pytest.fixture
 def bundled_model(db):
     """The bundled SmolLM2 model, registered as the default, with short answers for speed."""
