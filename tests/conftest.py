@@ -122,11 +122,13 @@ def _clean_redis():
         shutil.rmtree(RUN_DIR, ignore_errors=True)
 
 
-# What Redis keeps under a message's id. The test database hands the same ids out again
-# (SQLite restarts them once a test's rows are gone), and a test that made its messages
-# with the ORM, not through `answers.queue` (which forgets the id's keys), would find what
-# an earlier test left there: a stop flag that stops its answer, text in its buffer.
-PER_MESSAGE_KEYS = tuple(f"homefire:{kind}:" for kind in ("stream", "logprobs", "stop", "held", "resent"))
+# What Redis keeps under a message's id. Tests leave such keys behind (under ids their rows
+# had, or ids they made up), and a later test's message may get one of those ids: made
+# with the ORM, not through `answers.queue` (which forgets the id's keys), it would find
+# them there, a stop flag that stops its answer, text in its buffer.
+PER_MESSAGE_KEYS = tuple(
+    f"homefire:{kind}:" for kind in ("stream", "logprobs", "stop", "held", "resent")
+)
 
 
 @pytest.fixture(autouse=True)
